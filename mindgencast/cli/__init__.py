@@ -1,0 +1,1 @@
+"""The ``mindgencast`` command line: thin wrappers around library calls."""

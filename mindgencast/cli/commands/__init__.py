@@ -1,0 +1,1 @@
+"""One module per ``mindgencast`` subcommand (discovered by cli.main)."""
