@@ -1,0 +1,142 @@
+"""The GenCast denoiser network F_theta and its EDM preconditioning D_theta.
+
+Karras et al. 2022 (EDM), eq. 7:  D(x; sigma) = c_skip(sigma) x + c_out(sigma) F(c_in(sigma) x; sigma)
+with sigma_data = 1 as in GenCast (Price et al. 2024):
+c_skip = 1 / (sigma^2 + 1),  c_out = sigma / sqrt(sigma^2 + 1),  c_in = 1 / sqrt(sigma^2 + 1).
+
+F is encoder (grid -> mesh interaction network) -> processor (sparse mesh transformer)
+-> decoder (mesh -> grid interaction network + output MLP), every layer norm
+conditioned on the Fourier-MLP encoding of sigma. Graph structure (indices and
+structural features) is fixed per grid and stored in the cell as constants.
+"""
+
+from __future__ import annotations
+
+import mindspore as ms
+import numpy as np
+from mindspore import Tensor, nn, ops
+
+from mindgencast.config import DenoiserArchitectureConfig, NoiseEncoderConfig
+from mindgencast.nn.interaction_network import Grid2MeshEncoder, Mesh2GridDecoder
+from mindgencast.nn.noise_encoder import FourierFeaturesMLP
+from mindgencast.nn.sparse_transformer import MeshTransformer
+
+__all__ = ["DenoiserNetwork", "PreconditionedDenoiser"]
+
+
+def _const(array, dtype):
+    return Tensor(np.ascontiguousarray(array).astype(dtype))
+
+
+class DenoiserNetwork(nn.Cell):
+    """F_theta: grid node channels + sigma -> raw output channels.
+
+    Args:
+      arch: the architecture config (its ``node_output_size`` must be set or derived).
+      noise_encoder_config: the sigma encoder config.
+      graphs: an object with the graph arrays (see :class:`mindgencast.graphs.GenCastGraphs`):
+        grid_node_features, mesh_node_features, grid2mesh_{senders,receivers,edge_features},
+        mesh2grid_{senders,receivers,edge_features}, attention_neighbours, attention_neighbour_mask.
+      num_input_channels: channels per grid node fed to the network (inputs, forcings and
+        noisy targets; structural features are added here).
+      node_output_size: output channels per grid node.
+
+    Inputs:
+      - **x** (Tensor) - [num_grid_nodes, batch, num_input_channels] float32.
+      - **sigma** (Tensor) - [batch] float32 noise levels.
+    Outputs:
+      - Tensor [num_grid_nodes, batch, node_output_size] float32.
+    """
+
+    def __init__(self, arch: DenoiserArchitectureConfig, noise_encoder_config: NoiseEncoderConfig, graphs,
+                 num_input_channels: int, node_output_size: int, compute_dtype=ms.float32):
+        super().__init__()
+        st = arch.sparse_transformer_config
+        if st.d_model != arch.latent_size:
+            raise ValueError(
+                f"sparse_transformer_config.d_model={st.d_model} must equal latent_size={arch.latent_size} "
+                "(the mesh latents enter the transformer unprojected)")
+        unsupported = set(arch.norm_conditioning_features) - {"noise_level_encodings"}
+        if unsupported:
+            raise ValueError(f"norm_conditioning_features {sorted(unsupported)} are not supported; "
+                             "GenCast conditions only on 'noise_level_encodings'")
+        cond_size = noise_encoder_config.output_sizes[-1]
+        num_grid = graphs.grid_node_features.shape[0]
+        num_mesh = graphs.mesh_node_features.shape[0]
+        self.noise_encoder = FourierFeaturesMLP(noise_encoder_config)
+        self.grid2mesh_gnn = Grid2MeshEncoder(
+            num_input_channels=num_input_channels,
+            num_structural_node_features=graphs.grid_node_features.shape[1],
+            num_edge_features=graphs.grid2mesh_edge_features.shape[1],
+            latent_size=arch.latent_size, hidden_layers=arch.hidden_layers, cond_size=cond_size,
+            num_mesh_nodes=num_mesh, aggregate_normalization=arch.grid2mesh_aggregate_normalization,
+            compute_dtype=compute_dtype)
+        self.mesh_transformer = MeshTransformer(st, cond_size, compute_dtype)
+        self.mesh2grid_gnn = Mesh2GridDecoder(
+            num_edge_features=graphs.mesh2grid_edge_features.shape[1], latent_size=arch.latent_size,
+            hidden_layers=arch.hidden_layers, node_output_size=node_output_size, cond_size=cond_size,
+            num_grid_nodes=num_grid, compute_dtype=compute_dtype)
+        f32, i32 = np.float32, np.int32
+        self.grid_node_features = _const(graphs.grid_node_features, f32)
+        self.mesh_node_features = _const(graphs.mesh_node_features, f32)
+        self.grid2mesh_senders = _const(graphs.grid2mesh_senders, i32)
+        self.grid2mesh_receivers = _const(graphs.grid2mesh_receivers, i32)
+        self.grid2mesh_edge_features = _const(graphs.grid2mesh_edge_features, f32)
+        self.mesh2grid_senders = _const(graphs.mesh2grid_senders, i32)
+        self.mesh2grid_receivers = _const(graphs.mesh2grid_receivers, i32)
+        self.mesh2grid_edge_features = _const(graphs.mesh2grid_edge_features, f32)
+        self.attention_neighbours = _const(graphs.attention_neighbours, i32)
+        self.attention_neighbour_mask = Tensor(np.asarray(graphs.attention_neighbour_mask, dtype=bool))
+        self.num_grid_nodes = num_grid
+        self.num_input_channels = num_input_channels
+        self.node_output_size = node_output_size
+
+    def construct(self, x, sigma):
+        c = self.noise_encoder(sigma)
+        mesh, grid = self.grid2mesh_gnn(x, self.grid_node_features, self.mesh_node_features,
+                                        self.grid2mesh_edge_features, self.grid2mesh_senders,
+                                        self.grid2mesh_receivers, c)
+        mesh = self.mesh_transformer(mesh, c, self.attention_neighbours, self.attention_neighbour_mask)
+        return self.mesh2grid_gnn(mesh, grid, self.mesh2grid_edge_features, self.mesh2grid_senders,
+                                  self.mesh2grid_receivers, c)
+
+
+class PreconditionedDenoiser(nn.Cell):
+    """D_theta(x; sigma) = c_skip x + c_out F(c_in x; sigma), conditioned on the inputs.
+
+    The network sees the conditioning channels (inputs and forcings) and the scaled
+    noisy targets, reordered to the reference's channel order by ``channel_order``.
+
+    Args:
+      network: a :class:`DenoiserNetwork`.
+      channel_order: [num_input_channels] int permutation taking
+        ``concat([conditioning, c_in * noisy_targets])`` to the network's channel order.
+      sigma_data: EDM's data standard deviation (1 for GenCast's normalised residuals).
+
+    Inputs:
+      - **conditioning** (Tensor) - [num_grid_nodes, batch, num_conditioning_channels].
+      - **noisy_targets** (Tensor) - [num_grid_nodes, batch, node_output_size], x = y + sigma n.
+      - **sigma** (Tensor) - [batch].
+    Outputs:
+      - **denoised** (Tensor) - [num_grid_nodes, batch, node_output_size], D(x; sigma).
+      - **raw** (Tensor) - the same shape, F's output.
+    """
+
+    def __init__(self, network: DenoiserNetwork, channel_order: np.ndarray, sigma_data: float = 1.0):
+        super().__init__()
+        self.network = network
+        self.channel_order = _const(channel_order, np.int32)
+        self.sigma_data = sigma_data
+
+    def construct(self, conditioning, noisy_targets, sigma):
+        sigma = sigma.astype(ms.float32)
+        sd2 = self.sigma_data * self.sigma_data
+        s2 = sigma * sigma
+        c_skip = sd2 / (s2 + sd2)
+        c_out = sigma * self.sigma_data * ops.rsqrt(s2 + sd2)
+        c_in = ops.rsqrt(s2 + sd2)
+        x = ops.concat([conditioning, noisy_targets * c_in.reshape((1, -1, 1))], axis=-1)
+        x = ops.gather(x, self.channel_order, 2)
+        raw = self.network(x, sigma)
+        denoised = noisy_targets * c_skip.reshape((1, -1, 1)) + raw * c_out.reshape((1, -1, 1))
+        return denoised, raw
