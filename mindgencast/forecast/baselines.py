@@ -1,0 +1,58 @@
+"""A cheap stochastic baseline with the step-function contract of :mod:`rollout`.
+
+Damped persistence plus seeded spherical noise, in physical units: for each
+predicted variable that is also an input (per level)::
+
+    x(t+dt) = mu + alpha (x(t) - mu) + beta (x(t) - x(t-dt)) + gamma s eps
+
+with mu and s the global mean and standard deviation of x(t), eps the
+unit-variance noise of ``noise_source(template, "init", 0)``. Variables that are
+not inputs (e.g. total_precipitation_12hr) are ``gamma s_ref |eps|`` with
+s_ref = 1e-3 (metres, a plausible 12-h precipitation scale). NaNs of x(t) (sea
+surface temperature over land) stay NaN. It is no weather model: it exercises
+rollouts, output and plots without a checkpoint, and is what the tests drive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["DampedPersistence"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DampedPersistence:
+    """Step function ``(inputs, targets_template, forcings, noise_source) -> prediction``.
+
+    Attributes:
+      alpha: damping of the anomaly from the global mean (1 = persistence).
+      beta: weight of the last tendency x(t) - x(t-dt).
+      gamma: noise amplitude as a fraction of the field's global standard deviation.
+    """
+
+    alpha: float = 0.9
+    beta: float = 0.3
+    gamma: float = 0.05
+
+    def __call__(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset,
+                 noise_source) -> xr.Dataset:
+        eps = noise_source(targets_template, "init", 0)
+        out = {}
+        spatial = ("lat", "lon")
+        for name, template in targets_template.data_vars.items():
+            noise = eps[name].transpose(*template.dims)
+            if name in inputs.data_vars:
+                x0 = inputs[name].isel(time=-1)
+                x1 = inputs[name].isel(time=-2) if inputs.sizes["time"] > 1 else x0
+                mu = x0.mean(spatial, skipna=True)
+                s = x0.std(spatial, skipna=True)
+                value = mu + self.alpha * (x0 - mu) + self.beta * (x0 - x1)
+                value = value.expand_dims(time=template.time).transpose(*template.dims)
+                value = value + self.gamma * s * noise
+            else:
+                value = self.gamma * 1e-3 * abs(noise)
+            out[name] = value.astype(np.float32).transpose(*template.dims)
+        return xr.Dataset(out).assign_coords(targets_template.coords)
