@@ -237,15 +237,16 @@ class GenCast:
           noise: unit-variance noise like ``targets``; default: spherical white noise.
           seed: seeds the sampled noise levels / noise.
         """
-        from mindgencast.diffusion.schedules import sample_training_noise_levels
-        from mindgencast.diffusion.spherical_noise import spherical_white_noise_like
-
         model, cond = self._prepare(inputs, targets, forcings)
         batch = targets.sizes["batch"]
         rng = np.random.default_rng(seed)
         if noise_levels is None:
+            from mindgencast.diffusion.schedules import sample_training_noise_levels
+
             noise_levels = sample_training_noise_levels(self.config.noise_config, batch, rng)
         if noise is None:
+            from mindgencast.diffusion.spherical_noise import spherical_white_noise_like
+
             noise = spherical_white_noise_like(targets, rng)
         self._check_dataset(noise, self.task_config.target_variables, "noise")
         cell = DenoisingLoss(model.denoiser, channel_loss_weights(targets, per_variable_weights))

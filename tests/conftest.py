@@ -21,3 +21,48 @@ def pytest_configure(config):
 def fixture_dir() -> pathlib.Path:
     """The gencast_tiny reference fixture (DeepMind JAX outputs), copied into tests/data."""
     return FIXTURE_DIR
+
+
+@pytest.fixture(scope="session")
+def reference_graph_builder(fixture_dir):
+    """A graph builder returning DeepMind's own graphs (graphs.npz) for the fixture grid,
+    with the k-hop neighbour lists read off its attention-mask COO indices."""
+    import types
+
+    import numpy as np
+
+    g = np.load(fixture_dir / "graphs.npz")
+
+    def build(lat, lon, arch):
+        assert len(lat) * len(lon) == g["grid2mesh_grid_node_features"].shape[0]
+        rows, cols = g["attention_mask_rows"], g["attention_mask_cols"]
+        n = g["mesh_vertices"].shape[0]
+        counts = np.bincount(rows, minlength=n)
+        k = counts.max()
+        neighbours = np.repeat(np.arange(n)[:, None], k, axis=1)
+        mask = np.zeros((n, k), bool)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        for i in range(n):
+            c = cols[starts[i]:starts[i] + counts[i]]
+            neighbours[i, :len(c)] = c
+            mask[i, :len(c)] = True
+        arrays = {key: g[key] for key in g.files}
+        arrays.update(attention_neighbours=neighbours, attention_neighbour_mask=mask,
+                      grid_node_features=g["grid2mesh_grid_node_features"],
+                      mesh_node_features=g["grid2mesh_mesh_node_features"])
+        return types.SimpleNamespace(**arrays)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(fixture_dir):
+    from mindgencast.checkpoint import load_checkpoint
+
+    return load_checkpoint(fixture_dir / "checkpoint.npz")
+
+
+def load_nc(path):
+    import xarray as xr
+
+    return xr.load_dataset(path, decode_timedelta=True)

@@ -51,8 +51,8 @@ def main(argv=None) -> int:
         return 0
     try:
         return int(args._run(args) or 0)
-    except (UserError, ValueError, KeyError, FileNotFoundError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+    except (UserError, ValueError, OSError) as e:
+        message = e
         print(f"mindgencast {args.command}: error: {message}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,63 @@
+"""GenCast checkpoints: DeepMind's official .npz and mindgencast's converted directories."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from typing import Optional
+
+from mindgencast.checkpoint.mindspore_format import is_converted_dir, load_converted, save_converted
+from mindgencast.checkpoint.name_mapping import NAME_RULES, jax_to_mindspore, mindspore_to_jax
+from mindgencast.checkpoint.npz_format import read_official_npz, write_official_npz
+from mindgencast.checkpoint.schema import Checkpoint, CheckpointError
+from mindgencast.config import GridConfig
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "load_checkpoint",
+    "convert_checkpoint",
+    "export_npz",
+    "grid_from_filename",
+    "NAME_RULES",
+    "jax_to_mindspore",
+    "mindspore_to_jax",
+]
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Loads DeepMind's official GenCast ``.npz`` or a converted mindgencast directory."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return load_converted(path)
+    return read_official_npz(path)
+
+
+def grid_from_filename(path: str) -> Optional[GridConfig]:
+    """The grid a published checkpoint's file name states (``1p0deg`` / ``0p25deg``), else None."""
+    m = re.search(r"(\d+)p(\d+)deg", os.path.basename(path))
+    if not m:
+        return None
+    return GridConfig(resolution=float(f"{m.group(1)}.{m.group(2)}"))
+
+
+def convert_checkpoint(npz_path: str, out_dir: str, grid: Optional[GridConfig] = None) -> Checkpoint:
+    """Converts an official ``.npz`` to a mindgencast directory, recording its grid.
+
+    Args:
+      grid: the grid the model runs on; default: read from a published model's file
+        name (e.g. ``GenCast 1p0deg Mini <2019.npz``). Required otherwise.
+    """
+    grid = grid or grid_from_filename(npz_path)
+    if grid is None:
+        raise ValueError(f"cannot tell the grid of {os.path.basename(npz_path)!r} (DeepMind's .npz does not "
+                         "record it): pass it, e.g. `--grid 1.0`")
+    ckpt = dataclasses.replace(read_official_npz(npz_path), grid=grid)
+    save_converted(ckpt, out_dir, source=os.path.basename(npz_path))
+    return ckpt
+
+
+def export_npz(checkpoint: Checkpoint, path: str) -> None:
+    """Writes ``checkpoint`` back in DeepMind's official ``.npz`` layout."""
+    write_official_npz(checkpoint, path)

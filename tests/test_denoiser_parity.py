@@ -1,0 +1,74 @@
+"""The MindSpore denoiser reproduces DeepMind's JAX GenCast outputs (gencast_tiny fixture).
+
+Tolerances: the fixture README reports a JAX self-difference of 1.67e-6 (jit vs op-by-op)
+and 1.2e-6 between attention implementations; float32 summation-order differences across
+frameworks grow through 2 GNN steps + 2 transformer blocks, so we require 1e-4 (issue 3)
+on |D| up to 8.1 and relative 1e-5 on the loss.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import load_nc
+from mindgencast.model import DataMismatchError, GenCast
+
+
+@pytest.fixture(scope="module")
+def model(tiny_checkpoint, reference_graph_builder):
+    return GenCast(tiny_checkpoint, graph_builder=reference_graph_builder)
+
+
+@pytest.fixture(scope="module")
+def data(fixture_dir):
+    return dict(
+        inputs=load_nc(fixture_dir / "denoiser_inputs.nc"),
+        forcings=load_nc(fixture_dir / "denoiser_forcings.nc"),
+        noisy=load_nc(fixture_dir / "noisy_targets.nc"),
+        sigma=np.load(fixture_dir / "noise_levels.npy"),
+    )
+
+
+def _max_abs(a, b):
+    return max(float(abs(a[v] - b[v]).max()) for v in b.data_vars)
+
+
+def test_denoiser_output_matches_jax(model, data, fixture_dir):
+    out = model.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"])
+    ref = load_nc(fixture_dir / "denoiser_output.nc")
+    assert set(out.data_vars) == set(ref.data_vars)
+    for v in ref.data_vars:
+        assert out[v].dims == ref[v].dims
+    err = _max_abs(out, ref)
+    assert err <= 1e-4, err
+
+
+def test_raw_network_output_matches_jax(model, data, fixture_dir):
+    raw = model.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"], raw=True)
+    assert _max_abs(raw, load_nc(fixture_dir / "denoiser_raw_output.nc")) <= 1e-4
+
+
+def test_loss_matches_jax(model, data, fixture_dir):
+    loss = model.loss(data["inputs"], load_nc(fixture_dir / "loss_targets.nc"), data["forcings"],
+                      noise_levels=np.load(fixture_dir / "loss_noise_levels.npy"),
+                      noise=load_nc(fixture_dir / "loss_noise.nc"))
+    ref = np.load(fixture_dir / "loss.npy")
+    assert loss.shape == ref.shape == (2,)
+    np.testing.assert_allclose(loss, ref, rtol=1e-5)
+
+
+def test_variable_order_of_the_dataset_does_not_matter(model, data, fixture_dir):
+    """Channels follow sorted variable names, not the Dataset's order."""
+    inputs = data["inputs"][list(reversed(list(data["inputs"].data_vars)))]
+    out = model.denoise(inputs, data["noisy"], data["sigma"], data["forcings"])
+    assert _max_abs(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+
+
+def test_mismatched_data_is_refused(model, data):
+    with pytest.raises(DataMismatchError, match="missing \\['specific_humidity'\\]"):
+        model.denoise(data["inputs"].drop_vars("specific_humidity"), data["noisy"], data["sigma"], data["forcings"])
+    with pytest.raises(DataMismatchError, match="pressure levels \\(500, 700\\)"):
+        model.denoise(data["inputs"].sel(level=[500, 700]), data["noisy"], data["sigma"], data["forcings"])
+    bad = data["noisy"].copy(deep=True)
+    bad["temperature"][0, 0, 0, 0, 0] = np.nan
+    with pytest.raises(DataMismatchError, match="'temperature' contains NaN"):
+        model.denoise(data["inputs"], bad, data["sigma"], data["forcings"])
