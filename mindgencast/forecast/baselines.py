@@ -40,19 +40,27 @@ class DampedPersistence:
     def __call__(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset,
                  noise_source) -> xr.Dataset:
         eps = noise_source(targets_template, "init", 0)
+        # One element at a time: float32 reductions over a (batch, lat, lon) block may round
+        # differently with the batch size, and a member must not depend on its batch-mates.
+        members = [
+            self._one(inputs.isel(batch=[b]), targets_template.isel(batch=[b]), eps.isel(batch=[b]))
+            for b in range(targets_template.sizes["batch"])
+        ]
+        return xr.concat(members, dim="batch").assign_coords(targets_template.coords)
+
+    def _one(self, inputs: xr.Dataset, template: xr.Dataset, eps: xr.Dataset) -> xr.Dataset:
         out = {}
         spatial = ("lat", "lon")
-        for name, template in targets_template.data_vars.items():
-            noise = eps[name].transpose(*template.dims)
+        for name, target in template.data_vars.items():
+            noise = eps[name].transpose(*target.dims)
             if name in inputs.data_vars:
                 x0 = inputs[name].isel(time=-1)
                 x1 = inputs[name].isel(time=-2) if inputs.sizes["time"] > 1 else x0
                 mu = x0.mean(spatial, skipna=True)
                 s = x0.std(spatial, skipna=True)
                 value = mu + self.alpha * (x0 - mu) + self.beta * (x0 - x1)
-                value = value.expand_dims(time=template.time).transpose(*template.dims)
-                value = value + self.gamma * s * noise
+                value = value.expand_dims(time=target.time).transpose(*target.dims) + self.gamma * s * noise
             else:
                 value = self.gamma * 1e-3 * abs(noise)
-            out[name] = value.astype(np.float32).transpose(*template.dims)
-        return xr.Dataset(out).assign_coords(targets_template.coords)
+            out[name] = value.astype(np.float32).transpose(*target.dims)
+        return xr.Dataset(out)
