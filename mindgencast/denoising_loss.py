@@ -17,6 +17,8 @@ import numpy as np
 import xarray as xr
 from mindspore import Tensor, nn
 
+from mindgencast.diffusion.preconditioning import c_out
+
 __all__ = ["GENCAST_PER_VARIABLE_WEIGHTS", "latitude_loss_weights", "channel_loss_weights", "DenoisingLoss"]
 
 # GenCast's per-variable weights (gencast.py); any other variable weighs 1.
@@ -107,6 +109,4 @@ class DenoisingLoss(nn.Cell):
         denoised, _ = self.denoiser(conditioning, noisy, sigma)
         err = denoised - targets
         mse = (err * err * self.weights.expand_dims(1)).sum(axis=2).sum(axis=0)
-        sd2 = self.denoiser.sigma_data * self.denoiser.sigma_data
-        lam = (sigma * sigma + sd2) / (sigma * sigma * sd2)  # 1 / c_out^2
-        return mse * lam
+        return mse / c_out(sigma, self.denoiser.sigma_data) ** 2  # lambda(sigma) = c_out^-2

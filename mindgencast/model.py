@@ -241,9 +241,9 @@ class GenCast:
         batch = targets.sizes["batch"]
         rng = np.random.default_rng(seed)
         if noise_levels is None:
-            from mindgencast.diffusion.schedules import sample_training_noise_levels
+            from mindgencast.diffusion.schedules import training_noise_levels
 
-            noise_levels = sample_training_noise_levels(self.config.noise_config, batch, rng)
+            noise_levels = training_noise_levels(self.config.noise_config, rng.uniform(size=batch))
         if noise is None:
             from mindgencast.diffusion.spherical_noise import spherical_white_noise_like
 

@@ -17,6 +17,7 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from mindgencast.config import DenoiserArchitectureConfig, NoiseEncoderConfig
+from mindgencast.diffusion.preconditioning import c_in, c_out, c_skip
 from mindgencast.nn.interaction_network import Grid2MeshEncoder, Mesh2GridDecoder
 from mindgencast.nn.noise_encoder import FourierFeaturesMLP
 from mindgencast.nn.sparse_transformer import MeshTransformer
@@ -130,13 +131,10 @@ class PreconditionedDenoiser(nn.Cell):
 
     def construct(self, conditioning, noisy_targets, sigma):
         sigma = sigma.astype(ms.float32)
-        sd2 = self.sigma_data * self.sigma_data
-        s2 = sigma * sigma
-        c_skip = sd2 / (s2 + sd2)
-        c_out = sigma * self.sigma_data * ops.rsqrt(s2 + sd2)
-        c_in = ops.rsqrt(s2 + sd2)
-        x = ops.concat([conditioning, noisy_targets * c_in.reshape((1, -1, 1))], axis=-1)
-        x = ops.gather(x, self.channel_order, 2)
+        per_batch = (1, -1, 1)  # sigma [batch] against [nodes, batch, channels]
+        scaled = noisy_targets * c_in(sigma, self.sigma_data).reshape(per_batch)
+        x = ops.gather(ops.concat([conditioning, scaled], axis=-1), self.channel_order, 2)
         raw = self.network(x, sigma)
-        denoised = noisy_targets * c_skip.reshape((1, -1, 1)) + raw * c_out.reshape((1, -1, 1))
+        denoised = (noisy_targets * c_skip(sigma, self.sigma_data).reshape(per_batch)
+                    + raw * c_out(sigma, self.sigma_data).reshape(per_batch))
         return denoised, raw
