@@ -71,8 +71,11 @@ def _read_one(source) -> xr.Dataset:
     try:
         return xr.open_dataset(path, decode_timedelta=True, **opener)
     except Exception as error:  # netCDF4/HDF5/zarr raise many types for a damaged file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        if "did not find a match" in reason:  # xarray could not guess any engine
+            reason = "not a NetCDF/HDF5 file"
         raise DataValidationError(
-            f"cannot read {path}: {type(error).__name__}: {error}. Expected a NetCDF file (.nc) or a Zarr store "
+            f"cannot read {path} ({type(error).__name__}: {reason}). Expected a NetCDF file (.nc) or a Zarr store "
             "in WeatherBench2 or CDS layout; the file may be truncated or corrupt, download it again"
         ) from error
 
