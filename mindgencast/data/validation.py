@@ -279,9 +279,9 @@ def _magnitude_problem(name: str, data: xr.DataArray) -> str | None:
                 continue
             median = float(np.nanmedian(data.sel(level=level).values))
             if median < 0.3 * expected:
-                return (f"values at level {level} hPa have median {median:.4g}, about {expected / GRAVITY:.4g} m "
-                        f"is geopotential height; expected geopotential ~{expected:.4g} m2 s-2. Multiply "
-                        f"geopotential height in metres by g = {GRAVITY} m s-2")
+                return (f"values at level {level} hPa have median {median:.4g}, like a geopotential height in m "
+                        f"(standard atmosphere: {expected / GRAVITY:.4g} m); expected geopotential ~{expected:.4g} "
+                        f"m2 s-2. Multiply geopotential height in metres by g = {GRAVITY} m s-2")
         return None
     bounds = {  # name: (statistic, low, high, expected description)
         "temperature": ("median", 150.0, 350.0, "K (not degC)"),
@@ -332,6 +332,18 @@ def check_units(ds: xr.Dataset, names: Iterable[str], check_values: bool = True)
             )
 
 
+def _label(ds: xr.Dataset, dim: str, index: int) -> str:
+    """Readable coordinate value of ``dim`` at ``index`` (the index if there is no coordinate)."""
+    if dim not in ds.coords:
+        return str(index)
+    value = ds.coords[dim].values[index]
+    if isinstance(value, np.timedelta64):
+        return str(pd.Timedelta(value))
+    if isinstance(value, np.datetime64):
+        return str(pd.Timestamp(value))
+    return str(value)
+
+
 def check_finite(ds: xr.Dataset, names: Iterable[str], nan_allowed: Iterable[str] = NAN_ALLOWED) -> None:
     """No NaN or infinity, except NaN in ``nan_allowed`` (SST over land). Reads the values."""
     nan_allowed = set(nan_allowed)
@@ -341,9 +353,7 @@ def check_finite(ds: xr.Dataset, names: Iterable[str], nan_allowed: Iterable[str
         if not bad.any():
             continue
         first = dict(zip(ds[name].dims, np.unravel_index(np.flatnonzero(bad)[0], values.shape)))
-        where = ", ".join(
-            f"{d}={ds[d].values[i]}" if d in ds.coords else f"{d}={i}" for d, i in first.items()
-        )
+        where = ", ".join(f"{d}={_label(ds, d, i)}" for d, i in first.items())
         what = "infinite" if name in nan_allowed else "NaN/infinite"
         extra = ""
         if name == "total_precipitation_12hr":
