@@ -17,7 +17,7 @@ import xarray as xr
 
 from mindgencast.metrics.latitude_weights import LAT_DIM, LON_DIM
 
-__all__ = ["standardise", "split_init_times", "select_variables", "select_grid", "select_truth"]
+__all__ = ["standardise", "forecast_variables", "split_init_times", "select_variables", "select_grid", "select_truth"]
 
 ENSEMBLE_DIM = "member"
 LEAD_DIM = "lead_time"
@@ -42,6 +42,20 @@ def standardise(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def forecast_variables(forecast: xr.Dataset) -> list[str]:
+    """Names of the forecast fields: data variables with dims ``member`` and ``lead_time``.
+
+    Static fields and the writer's optional ``<var>_ensemble_mean`` /
+    ``<var>_ensemble_spread`` (no member dim) are not forecasts to score. A dataset
+    without ``member`` (deterministic) counts every variable with ``lead_time``.
+    """
+    needed = {LEAD_DIM} | ({ENSEMBLE_DIM} if ENSEMBLE_DIM in forecast.dims else set())
+    names = [v for v, da in forecast.data_vars.items() if needed <= set(da.dims)]
+    if not names:
+        raise ValueError(f"the forecast has no variables with dims {sorted(needed)}; found {list(forecast.data_vars)}")
+    return names
+
+
 def split_init_times(forecast: xr.Dataset, name: str = "forecast") -> list[xr.Dataset]:
     """One dataset per initialisation, each with a ``member`` dim and a ``valid_time`` coordinate.
 
@@ -61,7 +75,7 @@ def split_init_times(forecast: xr.Dataset, name: str = "forecast") -> list[xr.Da
     if not np.issubdtype(forecast[LEAD_DIM].dtype, np.timedelta64):
         raise ValueError(f"{name}: 'lead_time' must decode to timedelta64 (CF units 'hours'), got {forecast[LEAD_DIM].dtype}")
     if ENSEMBLE_DIM not in forecast.dims:
-        forecast = forecast.expand_dims({ENSEMBLE_DIM: 1})
+        forecast = forecast[forecast_variables(forecast)].expand_dims({ENSEMBLE_DIM: 1})
     parts = [forecast.isel({INIT_DIM: i}) for i in range(forecast.sizes[INIT_DIM])] if INIT_DIM in forecast.dims else [forecast]
     out = []
     for part in parts:

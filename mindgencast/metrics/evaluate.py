@@ -27,6 +27,7 @@ from mindgencast.metrics.alignment import (
     ENSEMBLE_DIM,
     INIT_DIM,
     LEAD_DIM,
+    forecast_variables,
     select_grid,
     select_truth,
     select_variables,
@@ -90,7 +91,7 @@ def _forecast_parts(forecast, variables):
     if duplicates:
         raise ValueError(f"the forecasts repeat init times {', '.join(duplicates)}; give each initialisation once")
     first = parts[0]
-    variables = list(variables) if variables is not None else list(first.data_vars)
+    variables = forecast_variables(first) if variables is None else list(variables)
     aligned = []
     for part in parts:
         label = f"forecast (init {part[INIT_DIM].values})"
@@ -136,8 +137,8 @@ def _baseline_parts(baseline, parts, truth, regrid_subset, window_days):
 
 
 def _stack(parts):
-    """Concatenate initialisations along ``init_time`` (valid_time differs per init: dropped)."""
-    return xr.concat([p.drop_vars("valid_time", errors="ignore") for p in parts], dim=INIT_DIM)
+    """Concatenate initialisations along ``init_time`` (valid_time differs per init: dropped), as float64."""
+    return xr.concat([p.drop_vars("valid_time", errors="ignore") for p in parts], dim=INIT_DIM).astype(np.float64)
 
 
 def evaluate(
