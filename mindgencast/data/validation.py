@@ -323,13 +323,11 @@ def check_units(ds: xr.Dataset, names: Iterable[str], check_values: bool = True)
             continue
         found, expected = _parse_units(str(units)), _parse_units(info.units)
         if found != expected:
-            hint = ""
+            hint = "Convert the data or fix the units attribute."
             if name in ("geopotential", "geopotential_at_surface") and found == {"m": 1}:
-                hint = (f" This is geopotential height: multiply by g = {GRAVITY} m s-2 to get geopotential"
+                hint = (f"This is geopotential height: multiply by g = {GRAVITY} m s-2 to get geopotential"
                         " and set units to 'm2 s-2'.")
-            raise DataValidationError(
-                f"variable {name!r} has units {units!r}; expected {info.units!r}.{hint or ' Convert the data or fix the units attribute.'}"
-            )
+            raise DataValidationError(f"variable {name!r} has units {units!r}; expected {info.units!r}. {hint}")
 
 
 def _label(ds: xr.Dataset, dim: str, index: int) -> str:
