@@ -50,17 +50,15 @@ class DampedPersistence:
 
     def _one(self, inputs: xr.Dataset, template: xr.Dataset, eps: xr.Dataset) -> xr.Dataset:
         out = {}
-        spatial = ("lat", "lon")
         for name, target in template.data_vars.items():
-            noise = eps[name].transpose(*target.dims)
+            noise = eps[name].transpose(*target.dims).values  # [1, 1, ..., lat, lon]
             if name in inputs.data_vars:
-                x0 = inputs[name].isel(time=-1)
-                x1 = inputs[name].isel(time=-2) if inputs.sizes["time"] > 1 else x0
-                mu = x0.mean(spatial, skipna=True)
-                s = x0.std(spatial, skipna=True)
-                value = mu + self.alpha * (x0 - mu) + self.beta * (x0 - x1)
-                value = value.expand_dims(time=target.time).transpose(*target.dims) + self.gamma * s * noise
+                frames = inputs[name].transpose(*target.dims).values
+                x0, x1 = frames[:, -1:], frames[:, -2:-1] if frames.shape[1] > 1 else frames[:, -1:]
+                mu = np.nanmean(x0, axis=(-2, -1), keepdims=True)
+                s = np.nanstd(x0, axis=(-2, -1), keepdims=True)
+                value = mu + self.alpha * (x0 - mu) + self.beta * (x0 - x1) + self.gamma * s * noise
             else:
-                value = self.gamma * 1e-3 * abs(noise)
-            out[name] = value.astype(np.float32).transpose(*target.dims)
+                value = self.gamma * 1e-3 * np.abs(noise)
+            out[name] = (target.dims, value.astype(np.float32))
         return xr.Dataset(out)

@@ -1,0 +1,83 @@
+"""`mindgencast plot`: map and plume PNGs are written and show data; bad names are refused."""
+
+import re
+
+import matplotlib.image
+import numpy as np
+import pytest
+import xarray as xr
+
+from mindgencast.cli.main import main
+from mindgencast.forecast import run_forecast
+from mindgencast.forecast.baselines import DampedPersistence
+from mindgencast.forecast.plots import parse_lead
+
+
+@pytest.fixture(scope="module")
+def forecast_path(fixture_dir, tmp_path_factory):
+    inputs = xr.load_dataset(fixture_dir / "inputs.nc", decode_timedelta=True).isel(batch=0)
+    targets = xr.load_dataset(fixture_dir / "targets.nc", decode_timedelta=True).isel(batch=0)
+    out = tmp_path_factory.mktemp("forecast") / "forecast.nc"
+    return run_forecast(DampedPersistence(), inputs, targets, out, num_steps=3, num_members=3,
+                        members_per_batch=3, init_time="2019-03-29T12", progress=False)
+
+
+def _image_stats(path):
+    image = matplotlib.image.imread(path)[..., :3]
+    colours = np.unique((image.reshape(-1, 3) * 255).round().astype(np.uint8), axis=0)
+    return image, len(colours)
+
+
+def test_maps_and_plume_are_written_and_show_the_data(forecast_path, tmp_path, capsys):
+    out = tmp_path / "plots"
+    code = main(["plot", str(forecast_path), "--var", "temperature", "--level", "850", "--lead", "24h",
+                 "--members", "2", "--point=-33.9,151.2", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out.split()
+    maps, plume = out / "temperature_850hPa_lead024h_maps.png", out / "temperature_850hPa_plume_30S_150E.png"
+    assert printed == [str(maps), str(plume)] and sorted(out.iterdir()) == sorted([maps, plume])
+    image, colours = _image_stats(maps)
+    # A coloured field, not a blank canvas: many distinct colours and a spread of intensities.
+    assert image.shape[0] > 400 and image.shape[1] > 1000
+    assert colours > 200 and image.std() > 0.1
+    image, colours = _image_stats(plume)
+    assert colours > 20 and (image < 0.5).mean() > 0.005  # dark lines drawn on white
+
+
+def test_more_members_add_a_row_of_maps(forecast_path, tmp_path):
+    sizes = {}
+    for members in (0, 3):
+        path = tmp_path / str(members)
+        main(["plot", str(forecast_path), "--var", "2m_temperature", "--lead", "1d", "--members", str(members),
+              "--out", str(path)])
+        sizes[members] = _image_stats(path / "2m_temperature_lead024h_maps.png")[0].shape[0]
+    assert sizes[3] > sizes[0] * 1.4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--var", "2m_temprature", "--lead", "12h"], "no variable '2m_temprature'.*2m_temperature"),
+    (["--var", "temperature", "--level", "1000", "--lead", "12h"], r"level 1000 hPa .* \[500, 700, 850\]"),
+    (["--var", "temperature", "--lead", "12h"], "pass --level"),
+    (["--var", "2m_temperature", "--level", "500", "--lead", "12h"], "surface variable: drop --level"),
+    (["--var", "2m_temperature", "--lead", "48h"], "lead time 48h is not in the forecast; it has 12h, 24h, 36h"),
+    (["--var", "2m_temperature", "--lead", "soon"], "not understood"),
+    (["--var", "2m_temperature"], "nothing to plot"),
+    (["--var", "2m_temperature", "--point", "north"], "is not LAT,LON"),
+])
+def test_bad_names_are_refused_without_output(forecast_path, tmp_path, capsys, argv, message):
+    out = tmp_path / "plots"
+    assert main(["plot", str(forecast_path), *argv, "--out", str(out)]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_missing_or_foreign_file_is_named(fixture_dir, tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "none.nc"), "--var", "x", "--lead", "12h"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["plot", str(fixture_dir / "targets.nc"), "--var", "x", "--lead", "12h"]) == 2
+    assert "not a mindgencast forecast" in capsys.readouterr().err
+
+
+def test_parse_lead():
+    hour = np.timedelta64(1, "h")
+    assert [parse_lead(t) / hour for t in ("72h", "3d", "72", " 1.5d ")] == [72, 72, 72, 36]
