@@ -99,8 +99,8 @@ def select_variables(ds: xr.Dataset, variables, levels_from: xr.Dataset, name: s
     if LEVEL_DIM in levels_from.dims:
         wanted = levels_from[LEVEL_DIM].values
         if LEVEL_DIM not in ds.dims:
-            raise ValueError(f"the {name} has no 'level' dim but the {reference} has levels {list(wanted)}")
-        absent = [lev for lev in wanted if lev not in ds[LEVEL_DIM].values]
+            raise ValueError(f"the {name} has no 'level' dim but the {reference} has levels {wanted.tolist()}")
+        absent = [lev.item() for lev in wanted if lev not in ds[LEVEL_DIM].values]
         if absent:
             raise ValueError(f"pressure levels in the {reference} but missing from the {name}: {absent}")
         ds = ds.sel({LEVEL_DIM: wanted})
@@ -182,7 +182,7 @@ def select_truth(forecast: xr.Dataset, truth: xr.Dataset, regrid_subset: bool = 
         span = f"{truth[TIME_DIM].values.min()} .. {truth[TIME_DIM].values.max()}"
         raise ValueError(
             f"the truth has no data at valid times {_describe_times(missing)} "
-            f"(forecast init {forecast[INIT_DIM].values}); truth covers {span}"
+            f"(forecast init {pd.Timestamp(forecast[INIT_DIM].values)}); truth covers {span}"
         )
     truth = select_variables(truth, list(forecast.data_vars), forecast, "truth", "forecast")
     truth = select_grid(truth, forecast, regrid_subset, "truth", "forecast")

@@ -92,9 +92,12 @@ def _forecast_parts(forecast, variables):
         raise ValueError(f"the forecasts repeat init times {', '.join(duplicates)}; give each initialisation once")
     first = parts[0]
     variables = forecast_variables(first) if variables is None else list(variables)
+    absent = [v for v in variables if v not in first.data_vars]
+    if absent:
+        raise ValueError(f"requested variables missing from the forecast: {', '.join(absent)}")
     aligned = []
     for part in parts:
-        label = f"forecast (init {part[INIT_DIM].values})"
+        label = f"forecast (init {pd.Timestamp(part[INIT_DIM].values)})"
         part = select_variables(part, variables, first, label, "first forecast")
         if not np.array_equal(part[LEAD_DIM].values, first[LEAD_DIM].values):
             raise ValueError(f"{label} has lead times differing from the first forecast's; evaluate them separately")
