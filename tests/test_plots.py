@@ -71,6 +71,17 @@ def test_bad_names_are_refused_without_output(forecast_path, tmp_path, capsys, a
     assert not out.exists()
 
 
+def test_plume_where_the_variable_is_missing_is_refused_before_any_output(forecast_path, tmp_path, capsys):
+    with xr.open_dataset(forecast_path, decode_timedelta=True) as ds:
+        i, j = np.argwhere(np.isnan(ds["sea_surface_temperature"].values[0, 0]))[0]
+        lat, lon = float(ds.lat[i]), float(ds.lon[j])
+    out = tmp_path / "plots"
+    code = main(["plot", str(forecast_path), "--var", "sea_surface_temperature", "--lead", "12h",
+                 f"--point={lat},{lon}", "--out", str(out)])
+    assert code == 2 and "missing (NaN)" in capsys.readouterr().err
+    assert not out.exists(), "the maps must not be drawn when the plume request is bad"
+
+
 def test_missing_or_foreign_file_is_named(fixture_dir, tmp_path, capsys):
     assert main(["plot", str(tmp_path / "none.nc"), "--var", "x", "--lead", "12h"]) == 2
     assert "does not exist" in capsys.readouterr().err

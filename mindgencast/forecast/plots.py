@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import warnings
 
 import matplotlib
 
@@ -22,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-__all__ = ["load_forecast", "parse_lead", "select_field", "plot_maps", "plot_plume"]
+__all__ = ["load_forecast", "parse_lead", "select_field", "check_lead", "check_point", "plot_maps", "plot_plume"]
 
 _HOUR = np.timedelta64(1, "h")
 # Display conversions: (scale, units) for quantities users read in other units.
@@ -82,6 +83,29 @@ def select_field(ds: xr.Dataset, var: str, level: int | None = None) -> xr.DataA
     return field.transpose("member", "lead_time", "lat", "lon")
 
 
+def check_lead(ds: xr.Dataset, lead) -> np.timedelta64:
+    """``lead`` (timedelta64 or text like ``"72h"``) if it is one of the file's lead times, else ValueError."""
+    lead = parse_lead(lead) if isinstance(lead, str) else np.timedelta64(lead, "ns")
+    if lead not in ds.lead_time.values:
+        raise ValueError(f"lead time {_fmt_hours(lead)} is not in the forecast; it has "
+                         f"{', '.join(_fmt_hours(t) for t in ds.lead_time.values)}")
+    return lead
+
+
+def check_point(ds: xr.Dataset, var: str, lat: float, lon: float, level: int | None = None) -> tuple[int, int]:
+    """(lat, lon) indices of the grid point nearest (lat, lon); ValueError if out of range or
+    if ``var`` is missing there (NaN for every member and lead)."""
+    if not -90 <= lat <= 90:
+        raise ValueError(f"latitude {lat} is outside [-90, 90]")
+    i = int(np.abs(ds.lat.values - lat).argmin())
+    j = int(np.abs((ds.lon.values - lon + 180) % 360 - 180).argmin())
+    if np.isnan(select_field(ds, var, level).isel(lat=i, lon=j).values).all():
+        raise ValueError(f"{var} is missing (NaN) at {_fmt_lat(float(ds.lat.values[i]))}, "
+                         f"{_fmt_lon(float(ds.lon.values[j]))} for every member and lead time "
+                         "(e.g. sea surface temperature over land); pick another --point")
+    return i, j
+
+
 def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_members: int = 4,
               out_dir: str | os.PathLike = ".") -> pathlib.Path:
     """One PNG: ensemble mean, spread and the first ``num_members`` members at ``lead``.
@@ -90,30 +114,29 @@ def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_m
     file's lead times. Returns the path written.
     """
     field = select_field(ds, var, level)
-    lead = parse_lead(lead) if isinstance(lead, str) else np.timedelta64(lead, "ns")
-    leads = ds.lead_time.values
-    if lead not in leads:
-        raise ValueError(f"lead time {_fmt_hours(lead)} is not in the forecast; it has "
-                         f"{', '.join(_fmt_hours(t) for t in leads)}")
+    lead = check_lead(ds, lead)
     scale, units = _units(ds, var)
     values = field.sel(lead_time=lead).values.astype(np.float64) * scale  # [member, lat, lon]
     num_members = max(0, min(int(num_members), values.shape[0]))
-    mean = np.nanmean(values, axis=0) if values.shape[0] else values[0]
-    spread = np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else np.zeros_like(mean)
+    with warnings.catch_warnings():  # all-NaN cells (sea surface temperature over land) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=0)
+        spread = np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else np.zeros_like(mean)
     lat, lon = ds.lat.values, ds.lon.values
     lsm = ds["land_sea_mask"].values if "land_sea_mask" in ds.data_vars else None
 
     cmap, vmin, vmax = _colour_scale(var, values if num_members else mean[None])
-    member_cols = min(num_members, 4)
+    member_cols = max(min(num_members, 4), 3) if num_members else 0  # few members: keep maps small
     member_rows = -(-num_members // 4)
-    member_height = 2.6 if member_cols > 2 else 3.6
+    # Maps are 2:1; leave room for titles and tick labels.
+    member_height = 11.5 / max(member_cols, 1) / 2 + 0.65
     fig = plt.figure(figsize=(13, 3.9 + member_height * member_rows), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[3.9, member_height * member_rows]) \
         if member_rows else (fig, None)
     ax_mean, ax_spread = _map_axes(top, 1, 2)
     im = _draw(ax_mean, lat, lon, mean, cmap, vmin, vmax, lsm)
     ax_mean.set_title(f"Ensemble mean ({values.shape[0]} members)")
-    top.colorbar(im, ax=ax_mean, label=f"{_label(ds, var)} [{units}]", shrink=0.8)
+    top.colorbar(im, ax=ax_mean, label=f"{_short_label(ds, var)} [{units}]", shrink=0.8)
     im = _draw(ax_spread, lat, lon, spread, "magma_r", 0.0, _nice_max(spread), lsm)
     ax_spread.set_title("Ensemble spread (standard deviation)")
     top.colorbar(im, ax=ax_spread, label=f"spread [{units}]", shrink=0.8)
@@ -125,12 +148,12 @@ def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_m
                 continue
             im = _draw(ax, lat, lon, values[k], cmap, vmin, vmax, lsm, small=True)
             ax.set_title(f"Member {int(ds.member.values[k])}", fontsize=10)
-        bottom.colorbar(im, ax=[a for a in axes if a.get_visible()], label=f"{_label(ds, var)} [{units}]",
+        bottom.colorbar(im, ax=[a for a in axes if a.get_visible()], label=f"{_short_label(ds, var)} [{units}]",
                         shrink=0.8)
     fig.suptitle(_headline(ds, var, level, lead), fontsize=13)
     if lsm is not None and not _has_cartopy():
-        fig.text(0.995, 0.002, "black line: land-sea mask = 0.5", ha="right", va="bottom", fontsize=8,
-                 color="0.3")
+        fig.supxlabel("black line: land-sea mask = 0.5 (install cartopy for coastlines)", x=0.99, ha="right",
+                      fontsize=8, color="0.3")
     out = pathlib.Path(out_dir) / f"{_stem(var, level)}_lead{_hours(lead):03.0f}h_maps.png"
     return _save(fig, out)
 
@@ -138,14 +161,9 @@ def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_m
 def plot_plume(ds: xr.Dataset, var: str, lat: float, lon: float, *, level: int | None = None,
                out_dir: str | os.PathLike = ".") -> pathlib.Path:
     """One PNG: every member and the ensemble mean at the grid point nearest (lat, lon)."""
-    field = select_field(ds, var, level)
-    if not -90 <= lat <= 90:
-        raise ValueError(f"latitude {lat} is outside [-90, 90]")
-    i = int(np.abs(ds.lat.values - lat).argmin())
-    distance = np.abs((ds.lon.values - lon + 180) % 360 - 180)
-    j = int(distance.argmin())
+    i, j = check_point(ds, var, lat, lon, level)
     scale, units = _units(ds, var)
-    values = field.isel(lat=i, lon=j).values.astype(np.float64) * scale  # [member, lead_time]
+    values = select_field(ds, var, level).isel(lat=i, lon=j).values.astype(np.float64) * scale  # [member, lead]
     hours = ds.lead_time.values / _HOUR
     grid_lat, grid_lon = float(ds.lat.values[i]), float(ds.lon.values[j])
 
@@ -163,7 +181,7 @@ def plot_plume(ds: xr.Dataset, var: str, lat: float, lon: float, *, level: int |
     ax.set_xticklabels([f"+{h:g}h\n{_fmt_time(t, short=True)}" for h, t in zip(ax.get_xticks(), valid)],
                        fontsize=9)
     ax.set_xlabel("lead time / valid time (UTC)")
-    ax.set_ylabel(f"{_label(ds, var)} [{units}]")
+    ax.set_ylabel(f"{_short_label(ds, var)} [{units}]")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=9)
     where = (f"{_fmt_lat(grid_lat)}, {_fmt_lon(grid_lon)} "
@@ -269,6 +287,12 @@ def _units(ds, var):
 
 def _label(ds, var) -> str:
     return ds[var].attrs.get("long_name", var)
+
+
+def _short_label(ds, var) -> str:
+    """The long name when it fits a colour bar, else the variable name in words."""
+    label = _label(ds, var)
+    return label if len(label) <= 30 else var.replace("_", " ")
 
 
 def _headline(ds, var, level, lead) -> str:

@@ -17,7 +17,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lead", default=None, help="lead time of the maps, e.g. 72h or 3d")
     parser.add_argument("--members", type=int, default=4, help="member maps to draw (default 4; 0 for none)")
     parser.add_argument("--point", default=None, metavar="LAT,LON",
-                        help="plume of all members at the grid point nearest LAT,LON (degrees)")
+                        help="plume of all members at the grid point nearest LAT,LON (degrees; "
+                        "a negative latitude needs '=': --point=-33.9,151.2)")
     parser.add_argument("--out", default=".", help="output directory (created if missing; default .)")
 
 
@@ -32,7 +33,12 @@ def run(args) -> int:
 
     ds = plots.load_forecast(args.forecast)
     try:
-        plots.select_field(ds, args.var, args.level)  # check names before drawing anything
+        # Check every name, the lead and the point before drawing anything.
+        plots.select_field(ds, args.var, args.level)
+        if args.lead is not None:
+            plots.check_lead(ds, args.lead)
+        if point is not None:
+            plots.check_point(ds, args.var, *point, level=args.level)
         written = []
         if args.lead is not None:
             written.append(plots.plot_maps(ds, args.var, args.lead, level=args.level,
