@@ -6,7 +6,7 @@ A noise source is any callable
 
 returning unit-variance noise structured like ``template`` (same variables, dims, coords,
 dtypes). ``kind`` is "init" for the starting noise (step 0; the sampler multiplies it by
-sigma_0) or "churn" for the churn noise of sampler step ``step`` (EDM Algorithm 2, line 5).
+sigma_0) or "churn" for the churn noise of sampler step ``step`` (EDM Algorithm 2, epsilon_i).
 
 - ``SphericalNoiseSource``: GenCast's isotropic spherical white noise from a seed; each
   batch element has its own generator keyed by (seed, batch key, kind, step), so a draw does

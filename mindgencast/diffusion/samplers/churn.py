@@ -1,6 +1,6 @@
 """Stochastic churn: raise the noise level of the state before a solver step.
 
-Karras et al. 2022 (EDM), Algorithm 2, lines 4-6; GenCast reference
+Karras et al. 2022 (EDM), Algorithm 2 (the churn at the top of each step); GenCast reference
 ``samplers_utils.apply_stochastic_churn``:
 
     sigma_hat = sigma_i (1 + gamma_i)
@@ -45,7 +45,7 @@ def apply_churn(
     noise_source: Callable[[Any, str, int], Any],
     step: int,
 ) -> tuple[Any, float]:
-    """Returns (x_hat, sigma_hat): x with extra noise at the raised level (EDM Alg. 2, l. 4-6).
+    """Returns (x_hat, sigma_hat): x with extra noise at the raised level (EDM Algorithm 2).
 
     The churn draw is requested as ``noise_source(x, "churn", step)`` even when gamma = 0
     (it is then multiplied by 0), as in the reference whenever churn is switched on, so a

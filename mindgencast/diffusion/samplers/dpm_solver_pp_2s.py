@@ -6,7 +6,7 @@ specialised to EDM's sigma(t) = t, s(t) = 1 (alpha_t = 1, lambda_t = -log sigma_
 combined with the churn of Karras et al. 2022 (EDM) Algorithm 2. Reference: GenCast's
 ``dpm_solver_plus_plus_2s.Sampler``. One step i (sigma_i -> sigma_{i+1}):
 
-    sigma_hat, x_hat = churn(x_i, sigma_i, gamma_i)                      (EDM Alg. 2, l. 4-6)
+    sigma_hat, x_hat = churn(x_i, sigma_i, gamma_i)                      (EDM Alg. 2 churn)
     D_i     = D(x_hat; sigma_hat)
     s_i     = sqrt(sigma_hat sigma_{i+1})             geometric midpoint, i.e. r = 1/2
     u_i     = (s_i / sigma_hat) x_hat + (1 - s_i / sigma_hat) D_i

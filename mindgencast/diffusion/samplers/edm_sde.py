@@ -3,10 +3,10 @@
 Karras et al. 2022 (EDM), Algorithm 2; it discretises the family of reverse SDEs of EDM
 eq. 6 (probability-flow ODE plus Langevin noise injection) by alternating
 
-    sigma_hat, x_hat = churn(x_i, sigma_i, gamma_i)                 (lines 4-6, churn.py)
-    d_i     = (x_hat - D(x_hat; sigma_hat)) / sigma_hat              (line 7)
-    x_{i+1} = x_hat + (sigma_{i+1} - sigma_hat) d_i                  (line 8, Euler)
-    if sigma_{i+1} != 0:                                             (lines 9-11, Heun)
+    sigma_hat, x_hat = churn(x_i, sigma_i, gamma_i)                 (see churn.py)
+    d_i     = (x_hat - D(x_hat; sigma_hat)) / sigma_hat
+    x_{i+1} = x_hat + (sigma_{i+1} - sigma_hat) d_i                  Euler predictor
+    if sigma_{i+1} != 0:                                             Heun corrector
         d'_i    = (x_{i+1} - D(x_{i+1}; sigma_{i+1})) / sigma_{i+1}
         x_{i+1} = x_hat + (sigma_{i+1} - sigma_hat) (d_i + d'_i) / 2
 

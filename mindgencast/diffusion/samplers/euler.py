@@ -2,7 +2,7 @@
 
 Karras et al. 2022 (EDM), eq. 1 and eq. 3 with sigma(t) = t (Song et al. 2021, eq. 13):
 dx / dsigma = (x - D(x; sigma)) / sigma, integrated with Euler's method
-(EDM Algorithm 1 without the Heun correction, lines 5-6):
+(EDM Algorithm 1 without the Heun correction):
 
     x_{i+1} = x_i + (sigma_{i+1} - sigma_i) (x_i - D(x_i; sigma_i)) / sigma_i
 
