@@ -1,4 +1,4 @@
-"""Autoregressive ensemble rollout: forcings, feedback, batching invariance, resume, validation.
+"""Autoregressive ensemble rollout: initial state, forcings, feedback, batching, resume, validation.
 
 Driven by the damped-persistence baseline (a cheap stand-in for GenCast with the
 same step-function contract) on the gencast_tiny fixture's initial conditions.
@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from mindgencast.config.builtin import builtin_config
 from mindgencast.diffusion.noise_source import SphericalNoiseSource
 from mindgencast.forecast import partial_path, rollout, run_forecast
 from mindgencast.forecast.baselines import DampedPersistence
+from mindgencast.forecast.initial_state import initial_state
 
 # Datetime of the fixture's first source frame + 12 h (lead 0 = the second input frame).
 INIT_TIMES = ("2019-03-29T12:00", "2020-07-15T18:00")
@@ -196,3 +198,75 @@ def test_missing_output_directory_and_resume_without_partial_are_named(initial, 
     with pytest.raises(FileNotFoundError, match="no partial forecast"):
         run_forecast(DampedPersistence(), inputs, targets, tmp_path / "f.nc", resume=True, **args)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- initial conditions ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def source(fixture_dir):
+    return xr.load_dataset(fixture_dir / "source.nc", decode_timedelta=True)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return builtin_config("gencast_tiny").task_config
+
+
+def _plain(source, batch=0):
+    """The fixture's source in the plain WeatherBench2 layout (datetime64 time, no batch)."""
+    row = source.isel(batch=batch)
+    return row.assign_coords(time=row.datetime.values).drop_vars("datetime")
+
+
+@pytest.mark.parametrize("layout", ["example_batch", "plain"])
+@pytest.mark.parametrize("batch", [0, 1])
+def test_initial_state_reproduces_the_reference_inputs(fixture_dir, source, task, layout, batch):
+    # Golden: inputs.nc is DeepMind's extraction (incl. derived forcings) from source.nc.
+    data = source if layout == "example_batch" else _plain(source, batch)
+    state = initial_state(data, task, init_time=INIT_TIMES[batch])
+    reference = _load(fixture_dir, "inputs", batch)
+    assert state.init_time == np.datetime64(INIT_TIMES[batch], "ns")
+    assert list(state.inputs.data_vars) == list(task.input_variables)
+    for name in reference.data_vars:
+        np.testing.assert_array_equal(state.inputs[name].transpose(*reference[name].dims).values,
+                                      reference[name].values)
+    template = state.targets_template
+    assert list(template.data_vars) == list(task.target_variables)
+    assert template["temperature"].dims == ("time", "level", "lat", "lon")
+    assert np.isnan(template["total_precipitation_12hr"].values).all()
+
+
+def test_initial_state_feeds_a_forecast(source, task, tmp_path):
+    state = initial_state(_plain(source), task, init_time=INIT_TIMES[0])
+    path = run_forecast(DampedPersistence(), state.inputs, state.targets_template, tmp_path / "f.nc",
+                        num_steps=2, num_members=2, init_time=state.init_time,
+                        input_variables=task.input_variables, progress=False)
+    with xr.open_dataset(path, decode_timedelta=True) as ds:
+        assert ds.sizes == {"member": 2, "lead_time": 2, "level": 3, "lat": 19, "lon": 36}
+        assert ds.init_time.values == state.init_time
+
+
+@pytest.mark.parametrize("init_time, change, message", [
+    ("2019-04-02T00", None, "outside the data, which cover 2019-03-29 00:00:00 .. 2019-03-30 00:00:00"),
+    ("2019-03-29T00", None, r"input frame\(s\) 2019-03-28 12:00:00 missing"),
+    ("2019-03-29T12", lambda d: d.drop_sel(time=[np.datetime64("2019-03-29T00", "ns")]),
+     r"input frame\(s\) 2019-03-29 00:00:00 missing"),
+    ("2019-03-29T12", lambda d: d.drop_vars("geopotential"), "geopotential"),
+    ("2019-03-29T12", lambda d: d.sel(level=[500, 850]), "700"),
+    ("not-a-date", None, "not a date-time"),
+])
+def test_initial_state_errors_name_the_problem(source, task, init_time, change, message):
+    data = _plain(source)
+    data = change(data) if change else data
+    with pytest.raises(ValueError, match=message):
+        initial_state(data, task, init_time=init_time)
+
+
+def test_initial_state_checks_the_grid_and_example_batch_frames(source, task):
+    with pytest.raises(ValueError, match="grid"):
+        initial_state(_plain(source), task, init_time=INIT_TIMES[0],
+                      grid=(np.linspace(-90, 90, 10), np.arange(0, 360, 20.0)))
+    # In the example-batch layout the first frame has no predecessor 12 h earlier.
+    with pytest.raises(ValueError, match="input frame 2019-03-28 12:00:00 is missing"):
+        initial_state(source, task, init_time="2019-03-29T00")
