@@ -20,6 +20,8 @@ import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from mindgencast.config.variables import VARIABLES
+
 __all__ = ["percent_change", "scorecard_figure", "curves_figure", "CURVE_PLOTS"]
 
 # file stem -> (title, forecast metrics drawn solid/dotted, y label)
@@ -88,7 +90,7 @@ def scorecard_figure(scores: xr.Dataset, region: str = "global", metrics=("crps"
     limit = float(np.clip(np.max(finite, initial=0.0), 5.0, 50.0))
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
 
-    cell = 0.55
+    cell = 0.55 if lead.size <= 12 else 0.32  # inches per lead-time column
     label_width = 0.08 * max(len(r[0]) for r in rows)
     width = max(6.0, label_width + len(metrics) * (lead.size * cell + 0.6))
     height = 2.4 + len(rows) * 0.32
@@ -153,7 +155,9 @@ def curves_figure(scores: xr.Dataset, plot: str, region: str = "global", columns
             ax.axhline(1.0, color="k", linewidth=0.8, alpha=0.6)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel(xlabel, fontsize=8)
-        ax.set_ylabel(ylabel, fontsize=8)
+        info = VARIABLES.get(v)
+        units = f" ({info.units})" if info is not None and plot != "spread_skill" else ""
+        ax.set_ylabel(ylabel + units, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in axes[len(rows):]:
