@@ -130,7 +130,7 @@ def test_file_output_equals_in_memory_rollout(initial, tmp_path):
 def test_resume_after_a_crash_gives_the_uninterrupted_forecast(initial, tmp_path):
     inputs, targets = initial
     args = dict(num_steps=3, num_members=3, seed=7, members_per_batch=2, init_time=INIT_TIMES[0],
-                progress=False, attrs={"checkpoint": "ckpt.npz", "sampler": "dpmpp2s"})
+                progress=False, attrs={"checkpoint": "ckpt.npz", "sampler": "dpmpp2s", "sampler_steps": "20"})
     reference = run_forecast(DampedPersistence(), inputs, targets, tmp_path / "ref.nc", **args)
     out = tmp_path / "f.nc"
     # Two member batches per step; call 4 is step 2, batch 0: steps 0 and 1 are complete.
@@ -142,6 +142,9 @@ def test_resume_after_a_crash_gives_the_uninterrupted_forecast(initial, tmp_path
     # Resuming with another seed is refused: it would splice two different forecasts.
     with pytest.raises(ValueError, match="seed"):
         run_forecast(DampedPersistence(), inputs, targets, out, resume=True, **{**args, "seed": 8})
+    with pytest.raises(ValueError, match="sampler_steps='20' but this run has sampler_steps='10'"):
+        run_forecast(DampedPersistence(), inputs, targets, out, resume=True,
+                     **{**args, "attrs": {**args["attrs"], "sampler_steps": "10"}})
     # Starting over without --resume is refused too, naming the way out.
     with pytest.raises(ValueError, match="--resume"):
         run_forecast(DampedPersistence(), inputs, targets, out, **args)
@@ -270,3 +273,12 @@ def test_initial_state_checks_the_grid_and_example_batch_frames(source, task):
     # In the example-batch layout the first frame has no predecessor 12 h earlier.
     with pytest.raises(ValueError, match="input frame 2019-03-28 12:00:00 is missing"):
         initial_state(source, task, init_time="2019-03-29T00")
+
+
+def test_progress_prints_one_plain_line_per_step_call_when_not_a_terminal(initial, capsys):
+    _roll(initial, num_steps=2, num_members=3, members_per_batch=2, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 * 2 + 1 and "\r" not in "".join(lines)
+    assert lines[0].startswith("[######------------------] step 1/2 (+12h) members 0-1 (batch 1/2) elapsed ")
+    assert "step 2/2 (+24h) members 2-2 (batch 2/2)" in lines[3] and "ETA 00:00" in lines[3]
+    assert lines[4].startswith("done: 4 step calls in ")

@@ -36,8 +36,9 @@ __all__ = ["ForecastWriter", "partial_path"]
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
 _TIME_UNITS = "hours since 1970-01-01 00:00:00"
 _HOUR = np.timedelta64(3600, "s")
-# Attributes that must agree between a partial file and the run resuming it.
-_RESUME_KEYS = ("init_time_iso", "time_step_hours", "seed", "members", "checkpoint", "sampler")
+# Free-text global attributes; every other one (checkpoint, sampler, seed, ...) must agree
+# between a partial file and the run resuming it.
+_FREE_TEXT = ("title", "history", "institution", "source", "references", "comment")
 
 _COORD_ATTRS = {
     "lat": {"units": "degrees_north", "standard_name": "latitude", "long_name": "latitude", "axis": "Y"},
@@ -237,15 +238,19 @@ class ForecastWriter:
 
 
 def _resume_attrs(init_time, time_step, num_members, seed, attrs) -> dict:
+    """The global attributes that identify a forecast (checked on resume)."""
     values = {
         "init_time_iso": str(np.datetime64(init_time, "s")),
         "time_step_hours": _hours(time_step),
         "seed": int(seed),
         "members": int(num_members),
+        "checkpoint": str(attrs.get("checkpoint", "")),
+        "sampler": str(attrs.get("sampler", "")),
     }
-    for key in ("checkpoint", "sampler"):
-        values[key] = str(attrs.get(key, ""))
-    return {k: values[k] for k in _RESUME_KEYS}
+    for key, value in attrs.items():
+        if key not in _FREE_TEXT and key not in values and value is not None:
+            values[key] = value if isinstance(value, (int, float, np.number)) else str(value)
+    return values
 
 
 def _check_same_layout(nc: netCDF4.Dataset, template: xr.Dataset, tmp) -> None:
@@ -319,10 +324,10 @@ def _define(nc, template, init_time, time_step, num_steps, num_members, seed, st
         "references": "Price et al., Probabilistic weather forecasting with machine learning, Nature 2024",
         "software": f"mindgencast {__version__}",
         "mindgencast_version": __version__,
+        **{k: str(v) for k, v in attrs.items() if k in _FREE_TEXT and v is not None},
         **_resume_attrs(init_time, time_step, num_members, seed, attrs),
         "planned_steps": np.int32(num_steps),
         "completed_steps": np.int32(0),
-        **{k: v for k, v in attrs.items() if k not in ("checkpoint", "sampler")},
     })
 
 
