@@ -206,9 +206,13 @@ class ForecastWriter:
         nc = self._nc
         if self._ensemble_stats:
             for name in self._variables:
-                values = np.asarray(nc[name][:, step], dtype=np.float64)
-                nc[f"{name}_ensemble_mean"][step] = values.mean(axis=0).astype(np.float32)
-                nc[f"{name}_ensemble_spread"][step] = values.std(axis=0, ddof=1).astype(np.float32)
+                # One level at a time bounds memory to members x lat x lon float64.
+                levels = range(nc.dimensions["level"].size) if "level" in nc[name].dimensions else [None]
+                for k in levels:
+                    index = (slice(None), step) if k is None else (slice(None), step, k)
+                    values = np.ma.filled(nc[name][index], np.nan).astype(np.float64)
+                    nc[f"{name}_ensemble_mean"][index[1:]] = values.mean(axis=0).astype(np.float32)
+                    nc[f"{name}_ensemble_spread"][index[1:]] = values.std(axis=0, ddof=1).astype(np.float32)
         nc.setncattr("completed_steps", np.int32(step + 1))
         nc.sync()
 
