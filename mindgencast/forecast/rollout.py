@@ -373,7 +373,7 @@ def _step_inputs(inputs, layout, store, forcings_fn, step, members, size) -> xr.
             forcing_names = [n for n in layout.forcing_variables if n in inputs.data_vars]
             forcing = _forcings_at(forcings_fn, layout, [valid], size)[forcing_names]
             frame = xr.merge([state, forcing], compat="override", join="override")
-        frames.append(frame.drop_vars("time", errors="ignore"))
+        frames.append(frame.drop_vars(["time", "datetime"], errors="ignore"))
     dynamic_part = xr.concat(frames, dim="time", coords="minimal", compat="override", join="override")
     dynamic_part = dynamic_part.assign_coords(time=layout.input_leads)
     out = xr.merge([dynamic_part, inputs[list(layout.static_variables)]], compat="override", join="override")

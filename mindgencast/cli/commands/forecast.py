@@ -1,0 +1,45 @@
+"""Ensemble forecast from an initial state: rolls GenCast out autoregressively in 12-h steps
+and writes a CF-1.8 NetCDF (dims member, lead_time, [level,] lat, lon)."""
+
+from __future__ import annotations
+
+NAME = "forecast"
+HELP = "run an ensemble forecast to CF NetCDF"
+
+
+def add_arguments(parser):
+    parser.add_argument("--checkpoint", required=True, help="official .npz or converted checkpoint directory")
+    parser.add_argument("--stats", required=True, help="directory with mean/stddev/diffs_stddev/min_by_level .nc")
+    parser.add_argument("--init", required=True,
+                        help="ERA5 NetCDF: plain WeatherBench2 layout or DeepMind's example-batch layout")
+    parser.add_argument("--init-time", default=None, help="latest input frame, e.g. 2019-03-29T12 (default: last)")
+    parser.add_argument("--steps", type=int, default=30, help="12-h steps (default 30 = 15 days)")
+    parser.add_argument("--members", type=int, default=8, help="ensemble members (default 8)")
+    parser.add_argument("--members-per-batch", type=int, default=None,
+                        help="members sampled together (memory budget; default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sampler", default="dpmpp2s", choices=["dpmpp2s", "heun", "euler", "edm_sde",
+                                                                 "euler_maruyama"])
+    parser.add_argument("--sampler-steps", type=int, default=None, help="override the sampler's noise levels")
+    parser.add_argument("--compute-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument("--ensemble-stats", action="store_true", help="also write ensemble mean and spread")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted forecast")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--out", default="forecast.nc")
+
+
+def run(args) -> int:
+    import os
+
+    import mindspore as ms
+
+    from mindgencast.forecast.forecast_job import ForecastJob
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    job = ForecastJob.prepare(checkpoint=args.checkpoint, stats=args.stats, init=args.init,
+                              init_time=args.init_time, compute_dtype=args.compute_dtype)
+    path = job.run(out=args.out, steps=args.steps, members=args.members, members_per_batch=args.members_per_batch,
+                   seed=args.seed, sampler=args.sampler, sampler_steps=args.sampler_steps,
+                   ensemble_stats=args.ensemble_stats, resume=args.resume, progress=not args.no_progress)
+    print(f"wrote {os.fspath(path)}")
+    return 0
