@@ -106,7 +106,7 @@ def validate_rollout(
     """
     for name, value in (("num_steps", num_steps), ("num_members", num_members),
                         ("members_per_batch", members_per_batch)):
-        if int(value) != value or value < 1:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     inputs, targets_template = _drop_unit_batch(inputs, "inputs"), _drop_unit_batch(targets_template,
                                                                                   "targets_template")
