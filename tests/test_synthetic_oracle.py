@@ -102,6 +102,14 @@ def test_latent_state_is_recovered_from_the_fields(world, truth):
         np.testing.assert_allclose(recovered, z, atol=1e-4 * np.abs(expected).max())
     single = truth.sel(time=[times[1]])
     np.testing.assert_allclose(world.recover_latent(single), expected[1], atol=1e-4 * np.abs(expected).max())
+    # one example of the example-batch layout: lead-time 'time', valid times in 'datetime'
+    window = truth.isel(time=slice(16, 19))
+    example = window.assign_coords(datetime=("time", window.time.values),
+                                   time=window.time.values - window.time.values[1])
+    np.testing.assert_allclose(world.recover_latent(example, times[1]), expected[1],
+                               atol=1e-4 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="isel\\(batch=b\\)"):
+        world.recover_latent(example.expand_dims(batch=2), times[1])
 
 
 def test_oracle_output_layout_and_joint_leads(world, truth):

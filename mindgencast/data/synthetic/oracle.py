@@ -62,7 +62,9 @@ def recover_latent(world, state, init_time=None) -> np.ndarray:
       world: the SyntheticWorld.
       state: an ``np.ndarray`` [D] (returned as is), or an ``xr.Dataset`` in the
         world's layout, either with a datetime64 ``time`` dim (``init_time``
-        selects the slice) or without one (then ``init_time`` gives its clock).
+        selects the slice), or one example of the example-batch layout (lead
+        ``time`` with a ``datetime`` coord), or without a time dim (then
+        ``init_time`` gives its clock).
       init_time: the valid time of the state.
 
     Raises:
@@ -81,7 +83,15 @@ def recover_latent(world, state, init_time=None) -> np.ndarray:
         else:
             raise ValueError("init_time is required unless the dataset holds exactly one time")
     t0 = np.datetime64(pd.Timestamp(init_time).to_datetime64(), "ns")
-    if "time" in state.dims:
+    if "batch" in state.dims:
+        raise ValueError("the state has a 'batch' dim: pass one example, e.g. state.isel(batch=b)")
+    if "datetime" in state.coords and "time" in state.dims and not np.issubdtype(state["time"].dtype, np.datetime64):
+        # example-batch layout: time is a lead timedelta, valid times live in 'datetime'
+        matches = np.flatnonzero(state["datetime"].values == t0)
+        if matches.size != 1:
+            raise ValueError(f"init_time {t0} is not one of the dataset's datetimes")
+        state = state.isel(time=int(matches[0]))
+    elif "time" in state.dims:
         times = state["time"].values
         if t0 not in times:
             raise ValueError(f"init_time {t0} is not in the dataset (times {times[0]} .. {times[-1]})")
