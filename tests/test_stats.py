@@ -147,3 +147,30 @@ def test_bad_input_is_named(world, tmp_path):
     assert not out.exists()
     with pytest.raises(FileNotFoundError, match="min_by_level.nc"):
         NormalizationStats.load(tmp_path)
+
+
+def test_matches_the_synthetic_worlds_analytic_moments():
+    """Two generated years of the built-in synthetic world against its analytic climatology."""
+    from mindgencast.config import TaskConfig
+    from mindgencast.data.synthetic import SyntheticWorld
+
+    task = TaskConfig(input_variables=("2m_temperature", "temperature", "specific_humidity",
+                                       "sea_surface_temperature", "year_progress_sin", "day_progress_cos"),
+                      target_variables=("total_precipitation_12hr",), forcing_variables=(),
+                      pressure_levels=(500, 850), input_duration="24h")
+    world = SyntheticWorld(task, 10.0, seed=5, time_step="6h")
+    stats = compute_statistics(world.generate("2002-01-01", days=730), time_chunk=200)
+    law = world.climatology_moments()
+    names = ("2m_temperature", "temperature", "specific_humidity", "sea_surface_temperature",
+             "total_precipitation_12hr", "year_progress_sin", "year_progress_cos", "day_progress_sin",
+             "day_progress_cos")
+    for name in names:
+        std = law.stddev[name].values
+        # Two years hold ~120 independent samples of the slowest waves: a few percent of error
+        # (the same bound as the world's own test of its moments).
+        np.testing.assert_array_less(np.abs(stats.mean_by_level[name].values - law.mean[name].values) / std, 0.06,
+                                     err_msg=name)
+        np.testing.assert_array_less(np.abs(stats.stddev_by_level[name].values / std - 1), 0.06, err_msg=name)
+        np.testing.assert_array_less(np.abs(stats.diffs_stddev_by_level[name].values / law.diffs_stddev[name].values
+                                            - 1), 0.06, err_msg=name)
+    assert stats.min_by_level["sea_surface_temperature"].item() == pytest.approx(271.35)  # the world's SST floor

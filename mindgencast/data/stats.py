@@ -24,7 +24,9 @@ bounded by the chunk size whatever the number of years. Static fields (no time d
 count once; their differences are identically 0, so their diffs_stddev is 0
 (never used: static fields are not targets). The derived clock features
 year_progress(_sin, _cos) and day_progress(_sin, _cos) are computed from the times
-and included, as in the reference files.
+and included, as in the reference files (the raw sawtooth progress values jump by
+-1 once a year / day, and their diffs_stddev includes these jumps; the model sees
+only the sine and cosine, whose statistics are smooth).
 """
 
 from __future__ import annotations
