@@ -193,7 +193,7 @@ class TrainingExamples:
 
         The same float32 operations as :meth:`normalized_example` + ``stack_dataset``
         (hence bit-identical), done in NumPy on the stored arrays: the xarray route
-        costs ~10x more per example. The store was NaN-checked when written.
+        costs ~30x more per example. The store was NaN-checked when written.
         """
         index = int(index)
         t = self._anchor(index)
