@@ -119,6 +119,8 @@ def write_store(
     """
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression={compression!r}; expected one of {COMPRESSIONS}")
+    if time_chunk < 1:
+        raise ValueError(f"time_chunk must be >= 1, got {time_chunk}")
     path = pathlib.Path(path)
     data = _check_source(data, task_config)
     names = _store_variables(task_config)
