@@ -188,6 +188,28 @@ class GenCast:
         cond = self._conditioning(inputs, forcings, batch, model.lat.size, model.lon.size)
         return model, cond
 
+    # ------------------------------------------------------------------ weights
+    def to_checkpoint(self, description: Optional[str] = None, license: str = "") -> Checkpoint:
+        """The current weights (e.g. after training) and configs as a :class:`Checkpoint`,
+        with DeepMind's parameter names (export with ``mg.checkpoint.export_npz`` or
+        ``save_converted``)."""
+        from mindgencast.checkpoint.name_mapping import mindspore_to_jax
+
+        if self._grid_models:
+            cell = next(iter(self._grid_models.values())).denoiser
+            self._params = {name: p.asnumpy() for name, p in cell.parameters_and_names()}
+        if self._params is None:
+            raise ValueError("the model has no weights yet: call it on data (or train it) first")
+        c = self.config
+        return Checkpoint(params={mindspore_to_jax(k): np.asarray(v, np.float32) for k, v in self._params.items()},
+                          task_config=c.task_config,
+                          denoiser_architecture_config=dataclasses.replace(
+                              c.denoiser_architecture_config, node_output_size=self.num_target_channels),
+                          sampler_config=c.sampler_config, noise_config=c.noise_config,
+                          noise_encoder_config=c.noise_encoder_config,
+                          description=c.description if description is None else description,
+                          license=license, grid=c.grid)
+
     # ------------------------------------------------------------------ public API
     def denoise(self, inputs: xr.Dataset, noisy_targets: xr.Dataset, noise_levels, forcings: xr.Dataset,
                 raw: bool = False) -> xr.Dataset:

@@ -14,13 +14,28 @@ from typing import Optional
 import xarray as xr
 
 from mindgencast.checkpoint import Checkpoint, load_checkpoint
+from mindgencast.config import GridConfig
 from mindgencast.data.normalization import NormalizationStats
-from mindgencast.forecast.initial_conditions import initial_conditions
+from mindgencast.forecast.initial_state import initial_state
 from mindgencast.forecaster import Forecaster
 from mindgencast.model import GenCast
 from mindgencast.version import __version__
 
 __all__ = ["ForecastJob"]
+
+
+def _implied_global_grid(ds: xr.Dataset) -> GridConfig:
+    """The global equiangular grid with poles that the data's longitudes imply (a checkpoint
+    straight from DeepMind's .npz records no grid, but GenCast needs a global grid)."""
+    lon_name = "lon" if "lon" in ds.dims else "longitude"
+    if lon_name not in ds.dims:
+        raise ValueError("initial conditions have no 'lon'/'longitude' dimension")
+    try:
+        return GridConfig(resolution=360.0 / ds.sizes[lon_name])
+    except ValueError:
+        raise ValueError(
+            f"wrong grid: {ds.sizes[lon_name]} longitudes do not make a global equiangular grid whose spacing "
+            "divides 180 degrees; GenCast needs lat -90..90 (poles included) and lon 0..360-step") from None
 
 
 @dataclasses.dataclass
@@ -30,6 +45,7 @@ class ForecastJob:
     forecaster: Forecaster
     inputs: xr.Dataset
     targets_template: xr.Dataset
+    init_time: object
     checkpoint_path: str
 
     @classmethod
@@ -44,10 +60,12 @@ class ForecastJob:
             from mindgencast.data.era5_io import open_era5
 
             init = open_era5(init)
-        inputs, template = initial_conditions(init, ckpt.task_config, init_time=init_time, grid=ckpt.grid)
+        grid = ckpt.grid or _implied_global_grid(init)
+        state = initial_state(init, ckpt.task_config, init_time=init_time, grid=grid)
+        inputs, template = state.inputs, state.targets_template
         model = GenCast(ckpt, compute_dtype=compute_dtype, graph_builder=graph_builder)
         path = os.fspath(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else ckpt.description
-        return cls(Forecaster(model, stats), inputs, template, path)
+        return cls(Forecaster(model, stats), inputs, template, state.init_time, path)
 
     def run(self, out, steps: int = 30, members: int = 8, members_per_batch: Optional[int] = None, seed: int = 0,
             sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, ensemble_stats: bool = False,
@@ -62,4 +80,4 @@ class ForecastJob:
         return self.forecaster.forecast_to_file(
             self.inputs, self.targets_template, out, num_steps=steps, num_members=members, seed=seed,
             members_per_batch=members_per_batch, sampler=sampler, sampler_steps=sampler_steps,
-            ensemble_stats=ensemble_stats, resume=resume, attrs=attrs, progress=progress)
+            ensemble_stats=ensemble_stats, resume=resume, attrs=attrs, progress=progress, init_time=self.init_time)
