@@ -1,0 +1,111 @@
+"""GenCast's graphs against the reference fixture ``graphs.npz`` (DeepMind JAX, 10 deg, mesh 2).
+
+Tolerances: positions, indices and the radius must be identical (the construction repeats
+the reference's float32 arithmetic); features within 1e-6 (float32 outputs of float64
+rotations, whose last bits may differ between scipy/numpy builds).
+"""
+
+import numpy as np
+import pytest
+
+from mindgencast.config.builtin import builtin_config
+from mindgencast.graphs import build_gencast_graphs, finest_mesh, graphs_for_config, with_mesh2grid_edges
+
+
+@pytest.fixture(scope="module")
+def reference(fixture_dir):
+    with np.load(fixture_dir / "graphs.npz") as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    lat = np.arange(-90.0, 90.1, 10.0)
+    lon = np.arange(0.0, 360.0, 10.0)
+    return build_gencast_graphs(lat, lon, mesh_size=2, radius_query_fraction_edge_length=0.6, attention_k_hop=2, cache_dir=False)
+
+
+def _pairs(senders, receivers):
+    return set(zip(np.asarray(senders).tolist(), np.asarray(receivers).tolist()))
+
+
+def _features_by_pair(senders, receivers, features):
+    return {pair: row for pair, row in zip(zip(senders.tolist(), receivers.tolist()), features)}
+
+
+def test_mesh_geometry_is_identical(graphs, reference):
+    np.testing.assert_allclose(graphs.mesh_vertices, reference["mesh_vertices"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(graphs.mesh_faces, reference["mesh_faces"])
+    np.testing.assert_array_equal(graphs.mesh_permutation, reference["mesh_permutation"])
+    unpermuted = finest_mesh(2)
+    np.testing.assert_allclose(unpermuted.vertices, reference["mesh_vertices_unpermuted"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(unpermuted.faces, reference["mesh_faces_unpermuted"])
+    np.testing.assert_allclose(graphs.mesh_nodes_lat, reference["mesh_nodes_lat"], atol=1e-5)
+    np.testing.assert_allclose(graphs.mesh_nodes_lon, reference["mesh_nodes_lon"], atol=1e-5)
+
+
+def test_mesh_and_grid2mesh_edges_and_radius_are_identical(graphs, reference):
+    np.testing.assert_array_equal(graphs.mesh_senders, reference["mesh_senders"])
+    np.testing.assert_array_equal(graphs.mesh_receivers, reference["mesh_receivers"])
+    assert graphs.query_radius == float(reference["query_radius"])
+    g2m = _pairs(graphs.grid2mesh_senders, graphs.grid2mesh_receivers)
+    assert g2m == _pairs(reference["grid2mesh_senders"], reference["grid2mesh_receivers"])
+    assert len(g2m) == graphs.grid2mesh_senders.size == 1236
+
+
+def test_mesh2grid_edges_match_except_for_points_on_a_mesh_edge(graphs, reference):
+    """Every grid node gets the reference's triangle unless it lies exactly on the edge
+    shared by two triangles; the reference then picks by sort order inside trimesh (not by
+    geometry), and 3 of the 684 grid nodes (lon 0, lat 10/30/40) are such ties."""
+    ours = graphs.mesh2grid_senders.reshape(-1, 3)
+    theirs = reference["mesh2grid_senders"].reshape(-1, 3)
+    np.testing.assert_array_equal(graphs.mesh2grid_receivers, reference["mesh2grid_receivers"])
+    differing = np.nonzero(np.any(np.sort(ours, axis=1) != np.sort(theirs, axis=1), axis=1))[0]
+    assert differing.tolist() == [360, 432, 468]
+    lat = np.deg2rad(np.arange(-90.0, 90.1, 10.0))[differing // 36]
+    lon = np.deg2rad(np.arange(0.0, 360.0, 10.0))[differing % 36]
+    points = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+    for point, our_face, their_face in zip(points, ours[differing], theirs[differing]):
+        shared = sorted(set(our_face.tolist()) & set(their_face.tolist()))
+        assert len(shared) == 2  # neighbouring triangles
+        a, b = graphs.mesh_vertices[shared]
+        assert abs(np.dot(point, np.cross(a, b))) < 1e-6  # the point is on their common edge
+
+
+def test_attention_mask_is_identical(graphs, reference):
+    assert graphs.attention_mask_nnz == int(reference["attention_mask_nnz"]) == 2982
+    np.testing.assert_array_equal(graphs.attention_mask_rows, reference["attention_mask_rows"])
+    np.testing.assert_array_equal(graphs.attention_mask_cols, reference["attention_mask_cols"])
+    assert graphs.attention_mask_block_size == int(reference["attention_mask_block_size"]) == 43
+    assert graphs.attention_num_padding_nodes == int(reference["attention_num_padding_nodes"]) == 10
+
+
+def test_node_features_match(graphs, reference):
+    np.testing.assert_allclose(graphs.mesh_node_features, reference["mesh_node_features"], atol=1e-6)
+    np.testing.assert_allclose(graphs.grid_node_features, reference["grid2mesh_grid_node_features"], atol=1e-6)
+    np.testing.assert_allclose(graphs.mesh_node_features, reference["grid2mesh_mesh_node_features"], atol=1e-6)
+    assert graphs.mesh_node_features.dtype == graphs.grid_node_features.dtype == np.float32
+
+
+@pytest.mark.parametrize("edge_set", ["mesh", "grid2mesh", "mesh2grid"])
+def test_edge_features_match_per_edge(graphs, reference, edge_set):
+    if edge_set == "mesh2grid":  # adopt the reference's picks at the 3 tied grid nodes
+        graphs = with_mesh2grid_edges(graphs, reference["mesh2grid_senders"], reference["mesh2grid_receivers"])
+    ours = _features_by_pair(
+        getattr(graphs, f"{edge_set}_senders"), getattr(graphs, f"{edge_set}_receivers"), getattr(graphs, f"{edge_set}_edge_features")
+    )
+    theirs = _features_by_pair(
+        reference[f"{edge_set}_senders"], reference[f"{edge_set}_receivers"], reference[f"{edge_set}_edge_features"]
+    )
+    assert ours.keys() == theirs.keys()
+    pairs = sorted(theirs)
+    np.testing.assert_allclose(np.stack([ours[p] for p in pairs]), np.stack([theirs[p] for p in pairs]), atol=1e-6)
+    assert getattr(graphs, f"{edge_set}_edge_features").dtype == np.float32
+
+
+def test_graphs_for_tiny_config_match_the_fixture(reference, tmp_path):
+    arch = builtin_config("gencast_tiny").denoiser_architecture_config
+    graphs = graphs_for_config(np.arange(-90.0, 90.1, 10.0), np.arange(0.0, 360.0, 10.0), arch, cache_dir=tmp_path)
+    np.testing.assert_array_equal(graphs.attention_mask_cols, reference["attention_mask_cols"])
+    np.testing.assert_array_equal(graphs.mesh_faces, reference["mesh_faces"])
+    assert graphs.attention_k_hop == 2 and graphs.mesh_size == 2
