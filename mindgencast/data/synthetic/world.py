@@ -39,7 +39,7 @@ from mindgencast.data.synthetic.latent_process import LatentProcess
 __all__ = ["SyntheticWorld"]
 
 _BLOCK = 1024  # latent steps per random stream
-_CHUNK_VALUES = 2**24  # field values generated at once (bounds memory)
+_CHUNK_VALUES = 2**22  # field values generated at once (bounds memory: ~100 MB of float64 work arrays)
 
 
 class SyntheticWorld:
