@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from mindgencast.cli.main import main
-from mindgencast.metrics.evaluate import evaluate
+from mindgencast.metrics.evaluation import evaluate
 
 LAT = np.linspace(-90, 90, 10)
 LON = np.arange(0, 360, 36.0)

@@ -11,7 +11,7 @@ import pytest
 
 from mindgencast.config import TaskConfig
 from mindgencast.data.synthetic.world import SyntheticWorld
-from mindgencast.metrics.evaluate import evaluate
+from mindgencast.metrics.evaluation import evaluate
 
 MEMBERS = 10
 LEADS = pd.to_timedelta([24], "h")

@@ -11,7 +11,8 @@ from mindgencast.metrics.crps import crps
 from mindgencast.metrics.latitude_weights import area_mean, latitude_weights
 from mindgencast.metrics.rank_histogram import rank_histogram
 from mindgencast.metrics.regions import REGIONS, Region, region_mask, regional_mean
-from mindgencast.metrics.rmse import ensemble_mean_rmse, ensemble_spread
+from mindgencast.metrics.evaluation import evaluate
+from mindgencast.metrics.rmse import ensemble_mean_rmse, ensemble_mean_squared_error, ensemble_spread, ensemble_variance
 from mindgencast.metrics.spread_skill import spread_skill_ratio
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "crps",
     "ensemble_mean_rmse",
     "ensemble_spread",
+    "ensemble_mean_squared_error",
+    "ensemble_variance",
     "spread_skill_ratio",
     "rank_histogram",
     "brier_score",
@@ -29,4 +32,5 @@ __all__ = [
     "REGIONS",
     "region_mask",
     "regional_mean",
+    "evaluate",
 ]

@@ -86,7 +86,9 @@ def brier_score(
     direction = _event_direction(threshold, exceed)
     probability = (direction * (forecast - threshold) > 0).mean(ensemble_dim)
     outcome = (direction * (truth - threshold) > 0).astype(np.float64)
-    score = (probability - outcome) ** 2
+    # Comparisons with NaN are False: mask missing points (e.g. SST over land) instead.
+    valid = truth.notnull() & forecast.notnull().all(ensemble_dim)
+    score = ((probability - outcome) ** 2).where(valid)
     if fair:
         if m < 2:
             raise ValueError("the fair Brier score needs at least 2 ensemble members")

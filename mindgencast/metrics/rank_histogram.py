@@ -34,13 +34,16 @@ def truth_rank(forecast: xr.DataArray, truth: xr.DataArray, ensemble_dim: str = 
       rng: ``numpy.random.Generator``, an integer seed, or None (seed 0).
 
     Returns:
-      Integer DataArray with the dims of ``forecast`` minus ``ensemble_dim``.
+      DataArray with the dims of ``forecast`` minus ``ensemble_dim``: integer ranks as
+      float64, NaN where the truth or any member is NaN (e.g. SST over land).
     """
     ensemble_size(forecast, truth, ensemble_dim)
     below = (forecast < truth).sum(ensemble_dim)
     ties = (forecast == truth).sum(ensemble_dim)
     uniform = _as_generator(rng).random(below.shape)
-    return below + np.floor(uniform * (ties + 1)).astype(np.int64)
+    rank = below + np.floor(uniform * (ties + 1))
+    valid = truth.notnull() & forecast.notnull().all(ensemble_dim)
+    return rank.where(valid)
 
 
 def rank_histogram(
@@ -67,7 +70,7 @@ def rank_histogram(
     Returns:
       ``[..., rank]`` counts (float64), dims of ``forecast`` minus ``ensemble_dim``, lat,
       lon and ``reduce_dims``, plus ``rank`` = 0..M. Unweighted and unmasked, each
-      histogram sums to the number of points counted.
+      histogram sums to the number of points counted; NaN points are not counted.
     """
     m = ensemble_size(forecast, truth, ensemble_dim)
     rank = truth_rank(forecast, truth, ensemble_dim, rng)

@@ -66,7 +66,7 @@ def scorecard_figure(scores: xr.Dataset, region: str = "global", metrics=("crps"
     """Heat map of % difference to the baseline: rows variable/level, columns lead time.
 
     Args:
-      scores: result of :func:`mindgencast.metrics.evaluate.evaluate` with a baseline.
+      scores: result of :func:`mindgencast.metrics.evaluation.evaluate` with a baseline.
       region: which region to show.
       metrics: metrics with a ``baseline_<metric>`` counterpart, one panel each.
 

@@ -18,9 +18,21 @@ import numpy as np
 import xarray as xr
 
 from mindgencast.metrics._checks import ensemble_size
-from mindgencast.metrics.rmse import ensemble_mean_rmse, ensemble_spread
+from mindgencast.metrics.rmse import ensemble_mean_squared_error, ensemble_variance
 
-__all__ = ["spread_skill_ratio"]
+__all__ = ["spread_skill_ratio", "spread_skill_from_moments"]
+
+
+def spread_skill_from_moments(variance, squared_error, members: int, corrected: bool = False):
+    """``sqrt(variance / squared_error)``, times sqrt((M + 1)/M) if ``corrected``.
+
+    Args:
+      variance: area(- and time-)mean ensemble variance (ddof=1), units^2.
+      squared_error: area(- and time-)mean squared error of the ensemble mean, units^2.
+      members: ensemble size M.
+    """
+    ratio = np.sqrt(variance / squared_error)
+    return ratio * np.sqrt((members + 1) / members) if corrected else ratio
 
 
 def spread_skill_ratio(
@@ -34,7 +46,7 @@ def spread_skill_ratio(
     """Spread / ensemble-mean RMSE (dimensionless; 1 means calibrated, < 1 under-dispersive).
 
     Args:
-      forecast: ``[member, ..., lat, lon]`` ensemble with M >= 2 members.
+      forecast: ``[member, ..., lat, lon]`` ensemble (NaN for a single member).
       truth: ``[..., lat, lon]`` verifying values.
       corrected: apply the sqrt((M + 1)/M) finite-ensemble factor (not WB2's default).
       mask, average_dims: as in :func:`mindgencast.metrics.crps`.
@@ -43,7 +55,6 @@ def spread_skill_ratio(
       Ratio with dims of ``forecast`` minus ``ensemble_dim``, lat, lon, ``average_dims``.
     """
     m = ensemble_size(forecast, truth, ensemble_dim)
-    spread = ensemble_spread(forecast, ensemble_dim, mask=mask, average_dims=average_dims)
-    if corrected:
-        spread = spread * np.sqrt((m + 1) / m)
-    return spread / ensemble_mean_rmse(forecast, truth, ensemble_dim, mask=mask, average_dims=average_dims)
+    variance = ensemble_variance(forecast, ensemble_dim, mask=mask, average_dims=average_dims)
+    squared_error = ensemble_mean_squared_error(forecast, truth, ensemble_dim, mask=mask, average_dims=average_dims)
+    return spread_skill_from_moments(variance, squared_error, m, corrected)

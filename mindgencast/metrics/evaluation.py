@@ -15,6 +15,10 @@ Result layout (one ``xr.Dataset``):
   the baseline);
 - ``<variable>_rank_histogram``, dims ``(region, lead_time[, level], rank)``: counts of
   the truth's rank over all grid points and initialisations (unweighted).
+
+Points where the truth is NaN (e.g. sea surface temperature over land) are left out of
+every score. Data are read batch by batch (whole initialisations while small, single
+lead times when large), so files larger than memory can be scored.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from mindgencast.metrics.brier import QUANTILE_DIM, brier_score, brier_skill_sco
 from mindgencast.metrics.crps import crps
 from mindgencast.metrics.rank_histogram import rank_histogram
 from mindgencast.metrics.regions import REGIONS, region_mask
-from mindgencast.metrics.rmse import ensemble_mean_rmse, ensemble_spread
-from mindgencast.metrics.spread_skill import spread_skill_ratio
+from mindgencast.metrics.rmse import ensemble_mean_squared_error, ensemble_variance
+from mindgencast.metrics.spread_skill import spread_skill_from_moments
 
 __all__ = ["SCALAR_METRICS", "DEFAULT_METRICS", "evaluate", "brier_metric_name"]
 
@@ -54,6 +58,7 @@ SCALAR_METRICS = (
 )
 DEFAULT_METRICS = (*SCALAR_METRICS, "rank_histogram")
 _KNOWN_METRICS = (*DEFAULT_METRICS, "brier_score")
+_BATCH_BYTES = 256 * 2**20  # float64 forecast values scored at once
 
 
 def brier_metric_name(quantile: float, prefix: str = "brier_score") -> str:
@@ -65,21 +70,86 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _scalar_metric(name: str, forecast, truth, fair: bool, mask, average_dims):
-    kwargs = dict(mask=mask, average_dims=average_dims)
-    if name == "crps":
-        return crps(forecast, truth, ENSEMBLE_DIM, fair=fair, **kwargs)
-    if name == "ensemble_mean_rmse":
-        return ensemble_mean_rmse(forecast, truth, ENSEMBLE_DIM, **kwargs)
-    if name == "debiased_ensemble_mean_rmse":
-        return ensemble_mean_rmse(forecast, truth, ENSEMBLE_DIM, debiased=True, **kwargs)
-    if name == "ensemble_spread":
-        return ensemble_spread(forecast, ENSEMBLE_DIM, **kwargs)
-    if name == "spread_skill_ratio":
-        if forecast.sizes[ENSEMBLE_DIM] < 2:
-            return np.nan * crps(forecast, truth, ENSEMBLE_DIM, **kwargs)
-        return spread_skill_ratio(forecast, truth, ENSEMBLE_DIM, **kwargs)
-    raise ValueError(f"unknown metric {name!r}")
+def _moments(f, t, metrics, fair, masks, thresholds, generator) -> dict:
+    """Per-initialisation statistics that average (or add) over init times.
+
+    Squared quantities are kept un-rooted so that RMSE and spread are roots of
+    time means (WeatherBench2); rank counts add.
+    """
+    # Score spread on the same points as error: none where the truth is missing.
+    f = f.where(t.notnull())
+    out = {}
+    if "crps" in metrics:
+        out["crps"] = crps(f, t, ENSEMBLE_DIM, fair=fair, mask=masks)
+    if {"ensemble_mean_rmse", "spread_skill_ratio"} & set(metrics):
+        out["mse"] = ensemble_mean_squared_error(f, t, ENSEMBLE_DIM, mask=masks)
+    if "debiased_ensemble_mean_rmse" in metrics:
+        out["debiased_mse"] = ensemble_mean_squared_error(f, t, ENSEMBLE_DIM, debiased=True, mask=masks)
+    if {"ensemble_spread", "spread_skill_ratio"} & set(metrics):
+        out["variance"] = ensemble_variance(f, ENSEMBLE_DIM, mask=masks)
+    if "brier_score" in metrics:
+        for q in thresholds[QUANTILE_DIM].values:
+            threshold = thresholds.sel({QUANTILE_DIM: q}, drop=True)
+            out[brier_metric_name(q)] = brier_score(f, t, threshold, ENSEMBLE_DIM, exceed=bool(q >= 0.5), mask=masks)
+    if "rank_histogram" in metrics:
+        out["rank_histogram"] = rank_histogram(f, t, ENSEMBLE_DIM, rng=generator, mask=masks)
+    return out
+
+
+def _scores_from_moments(moments: dict, metrics, members: int) -> dict:
+    """Final scores (name -> DataArray) from init-time-averaged moments."""
+    out = {}
+    for m in metrics:
+        if m == "crps":
+            out[m] = moments["crps"]
+        elif m == "ensemble_mean_rmse":
+            out[m] = np.sqrt(moments["mse"])
+        elif m == "debiased_ensemble_mean_rmse":
+            # Unbiased but can dip below zero when the error is tiny: clamp before the root.
+            out[m] = np.sqrt(moments["debiased_mse"].clip(min=0.0))
+        elif m == "ensemble_spread":
+            out[m] = np.sqrt(moments["variance"])
+        elif m == "spread_skill_ratio":
+            out[m] = spread_skill_from_moments(moments["variance"], moments["mse"], members)
+    out.update({k: v for k, v in moments.items() if k.startswith("brier_score")})
+    return out
+
+
+def _batches(parts, variable: str):
+    """Groups of (init indices, lead slice) of about ``_BATCH_BYTES`` each.
+
+    Whole initialisations are grouped while small (few xarray calls for many short
+    forecasts); a large one is split by lead time, so memory stays bounded.
+    """
+    lead_count = parts[0].sizes[LEAD_DIM]
+    per_lead = 8 * int(np.prod([n for d, n in parts[0][variable].sizes.items() if d != LEAD_DIM]))
+    leads_per_batch = int(np.clip(_BATCH_BYTES // max(per_lead, 1), 1, lead_count))
+    inits_per_batch = max(1, _BATCH_BYTES // max(per_lead * lead_count, 1)) if leads_per_batch == lead_count else 1
+    for start in range(0, len(parts), inits_per_batch):
+        inits = list(range(start, min(len(parts), start + inits_per_batch)))
+        for lead in range(0, lead_count, leads_per_batch):
+            yield inits, slice(lead, lead + leads_per_batch)
+
+
+def _load(datasets, inits, leads, variable):
+    """``[init_time, ...]`` float64 array of one variable over some inits and lead times."""
+    pieces = [datasets[i][variable].isel({LEAD_DIM: leads}).drop_vars("valid_time", errors="ignore") for i in inits]
+    return xr.concat(pieces, dim=INIT_DIM).load().astype(np.float64)
+
+
+def _all_moments(datasets, truths, variable, metrics, fair, masks, thresholds, generator) -> dict:
+    """``[init_time, region, lead_time, ...]`` moments of one variable, batch by batch."""
+    batches = []
+    for inits, leads in _batches(datasets, variable):
+        f, t = _load(datasets, inits, leads, variable), _load(truths, inits, leads, variable)
+        batches.append((inits, leads, _moments(f, t, metrics, fair, masks, thresholds, generator)))
+    out = {}
+    for key in batches[0][2]:
+        rows = {}
+        for inits, leads, moments in batches:
+            rows.setdefault(tuple(inits), []).append(moments[key])
+        out[key] = xr.concat([xr.concat(r, dim=LEAD_DIM) for r in rows.values()], dim=INIT_DIM)
+    return out
 
 
 def _forecast_parts(forecast, variables):
@@ -139,11 +209,6 @@ def _baseline_parts(baseline, parts, truth, regrid_subset, window_days):
     return out, "forecast file"
 
 
-def _stack(parts):
-    """Concatenate initialisations along ``init_time`` (valid_time differs per init: dropped), as float64."""
-    return xr.concat([p.drop_vars("valid_time", errors="ignore") for p in parts], dim=INIT_DIM).astype(np.float64)
-
-
 def evaluate(
     forecast,
     truth: xr.Dataset,
@@ -201,53 +266,43 @@ def evaluate(
     region_names = [r if isinstance(r, str) else r.name for r in regions]
     masks = xr.concat([region_mask(grid["lat"].values, grid["lon"].values, r) for r in regions], dim=REGION_DIM)
     masks = masks.assign_coords({REGION_DIM: region_names})
-    average = (INIT_DIM,)
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0 if rng is None else rng)
-    forecast_all, truth_all = _stack(parts), _stack(truths)
-    baseline_all = None if baselines is None else _stack(baselines)
+    members = parts[0].sizes[ENSEMBLE_DIM]
+    baseline_members = 0 if baselines is None else baselines[0].sizes[ENSEMBLE_DIM]
+    scalar = [m for m in metrics if m != "rank_histogram"]
 
     scores = {}
     for v in variables:
-        f, t = forecast_all[v], truth_all[v]
-        b = None if baseline_all is None else baseline_all[v]
-        named, reference_named, skill_named = {}, {}, {}
-        for m in (m for m in metrics if m in SCALAR_METRICS):
-            named[m] = _scalar_metric(m, f, t, fair, masks, average)
-            if b is not None:
-                reference_named[f"baseline_{m}"] = _scalar_metric(m, b, t, fair, masks, average)
-        if "brier_score" in metrics:
-            for q in thresholds[QUANTILE_DIM].values:
-                threshold = thresholds[v].sel({QUANTILE_DIM: q})
-                exceed = bool(q >= 0.5)
-                score = brier_score(f, t, threshold, ENSEMBLE_DIM, exceed=exceed, mask=masks, average_dims=average)
-                named[brier_metric_name(q)] = score
-                if b is not None:
-                    reference = brier_score(b, t, threshold, ENSEMBLE_DIM, exceed=exceed, mask=masks, average_dims=average)
-                    reference_named[brier_metric_name(q, "baseline_brier_score")] = reference
-                    skill_named[brier_metric_name(q, "brier_skill_score")] = brier_skill_score(score, reference)
-        named.update(reference_named)
-        named.update(skill_named)
+        thresholds_v = None if thresholds is None else thresholds[v]
+        moments = _all_moments(parts, truths, v, metrics, fair, masks, thresholds_v, generator)
+        mean = {k: a.mean(INIT_DIM) for k, a in moments.items() if k != "rank_histogram"}
+        named = _scores_from_moments(mean, scalar, members)
+        if baselines is not None:
+            reference = _all_moments(baselines, truths, v, scalar, fair, masks, thresholds_v, generator)
+            reference_mean = {k: a.mean(INIT_DIM) for k, a in reference.items()}
+            reference_named = _scores_from_moments(reference_mean, scalar, baseline_members)
+            named.update({f"baseline_{k}": a for k, a in reference_named.items()})
+            for k in reference_named:
+                if k.startswith("brier_score"):
+                    named[k.replace("brier_score", "brier_skill_score")] = brier_skill_score(named[k], reference_named[k])
         if named:
-            stacked = xr.concat(
-                [a.drop_vars(QUANTILE_DIM, errors="ignore") for a in named.values()], dim=METRIC_DIM, coords="minimal"
-            )
-            stacked = stacked.assign_coords({METRIC_DIM: list(named)})
+            stacked = xr.concat(list(named.values()), dim=METRIC_DIM, coords="minimal").assign_coords({METRIC_DIM: list(named)})
             scores[v] = stacked.transpose(METRIC_DIM, REGION_DIM, LEAD_DIM, ...).astype(np.float64)
         if "rank_histogram" in metrics:
-            hist = rank_histogram(f, t, ENSEMBLE_DIM, rng=generator, mask=masks, reduce_dims=average)
-            scores[f"{v}_rank_histogram"] = hist.transpose(REGION_DIM, LEAD_DIM, ...)
+            counts = moments["rank_histogram"].sum(INIT_DIM)
+            scores[f"{v}_rank_histogram"] = counts.transpose(REGION_DIM, LEAD_DIM, ...)
     out = xr.Dataset(scores)
     out.attrs.update(
         {
             "title": "mindgencast evaluation scores (WeatherBench2 conventions)",
-            "ensemble_size": int(forecast_all.sizes[ENSEMBLE_DIM]),
+            "ensemble_size": int(members),
             "num_init_times": len(parts),
             "init_times": ", ".join(str(pd.Timestamp(p[INIT_DIM].values)) for p in parts),
             "crps_estimator": "fair (M(M-1))" if fair else "standard (M^2)",
             "spread_skill_convention": "WeatherBench2: spread / RMSE without the sqrt((M+1)/M) factor",
             "averaging": "area-weighted over lat/lon; RMSE and spread average squares over init times before the root",
             "baseline": baseline_kind,
-            "baseline_ensemble_size": 0 if baseline_all is None else int(baseline_all.sizes[ENSEMBLE_DIM]),
+            "baseline_ensemble_size": int(baseline_members),
         }
     )
     return out
