@@ -29,12 +29,12 @@ import xarray as xr
 from mindgencast.config import GridConfig, TaskConfig
 from mindgencast.config.variables import VARIABLES
 from mindgencast.data.synthetic.climate import clock, field_recipe, static_fields, variable_rng
-from mindgencast.data.synthetic.moments import ClimatologyMoments, climatology_moments
-from mindgencast.data.synthetic.oracle import recover_latent, sample_future
-from mindgencast.data.synthetic.writer import write_dataset_atomic, write_netcdf_stream
 from mindgencast.data.synthetic.config import SyntheticWorldConfig, world_variables
 from mindgencast.data.synthetic.field_law import FieldLaw
 from mindgencast.data.synthetic.latent_process import LatentProcess
+from mindgencast.data.synthetic.moments import ClimatologyMoments, climatology_moments
+from mindgencast.data.synthetic.oracle import recover_latent, sample_future
+from mindgencast.data.synthetic.writer import write_dataset_atomic, write_netcdf_stream
 
 __all__ = ["SyntheticWorld"]
 
@@ -52,6 +52,14 @@ class SyntheticWorld:
       seed: the weather realisation (the law does not depend on it).
       time_step: spacing of generated times (``"6h"``, ``"12h"``, ...).
       **law: further :class:`SyntheticWorldConfig` fields (``max_degree``, ...).
+
+    Attributes:
+      config: the SyntheticWorldConfig (the law); seed: the realisation.
+      lat, lon: [num_lat], [num_lon] grid coordinates (degrees, float64).
+      variables: the generated variable names (sorted); levels: hPa, ascending.
+      process: the LatentProcess of the waves (dimension ``D``).
+      statics: ``land_sea_mask`` and ``geopotential_at_surface`` [lat, lon].
+      laws: ``{(name, level or None): FieldLaw}`` of every time-varying field.
     """
 
     def __init__(self, task_config: TaskConfig, grid: GridConfig | float, seed: int = 0, time_step: str = "6h",
