@@ -195,3 +195,22 @@ def test_missing_values_are_left_out():
     np.testing.assert_allclose(scores["2m_temperature"].values, reference["2m_temperature"].values, rtol=1e-12)
     np.testing.assert_array_equal(scores["2m_temperature_rank_histogram"].values,
                                   reference["2m_temperature_rank_histogram"].values)
+
+
+def test_score_files_round_trip(tmp_path):
+    """NetCDF round trip is exact; the CSV holds every score once, rank bins as metrics."""
+    from mindgencast.metrics.score_files import scores_to_dataframe, write_scores
+
+    truth = _truth()
+    scores = evaluate(_forecast(truth, "2020-03-02"), truth, regions=["global", "tropics"])
+    write_scores(scores, tmp_path / "s.nc", tmp_path / "s.csv")
+    xr.testing.assert_identical(xr.load_dataset(tmp_path / "s.nc", decode_timedelta=True), scores)
+    table = pd.read_csv(tmp_path / "s.csv")
+    expected_rows = sum(da.size for da in scores.data_vars.values())
+    assert len(table) == expected_rows == len(scores_to_dataframe(scores))
+    row = table.query("variable == 'geopotential' and level == 500 and region == 'tropics' "
+                      "and lead_time_hours == 36 and metric == 'rank_histogram_2'")
+    assert float(row["value"].iloc[0]) == float(scores["geopotential_rank_histogram"].sel(
+        region="tropics", level=500, lead_time=pd.Timedelta("36h"), rank=2))
+    assert table.query("variable == '2m_temperature'")["level"].isna().all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "s.nc"]  # no temporaries left
