@@ -95,11 +95,16 @@ def test_grid_mismatch_is_refused_unless_a_subset_is_allowed():
         evaluate(shifted, truth, regrid_subset=True)
 
 
-def test_latitude_longitude_names_and_descending_latitudes_are_accepted():
+def test_wb2_names_descending_latitudes_and_signed_longitudes_are_accepted():
     truth = _truth()
     forecast = _forecast(truth, "2020-03-02")
+    expected = evaluate(forecast, truth)["geopotential"].values
     wb2 = truth.isel(lat=slice(None, None, -1)).rename(lat="latitude", lon="longitude")
-    np.testing.assert_allclose(evaluate(forecast, wb2)["geopotential"].values, evaluate(forecast, truth)["geopotential"].values)
+    np.testing.assert_allclose(evaluate(forecast, wb2)["geopotential"].values, expected)
+    # -180..180 longitudes (ERA5 from some sources) are the same points.
+    east_west = truth.assign_coords(lon=(truth["lon"] + 180) % 360 - 180).sortby("lon")
+    assert east_west["lon"].values[0] == -180
+    np.testing.assert_allclose(evaluate(forecast, east_west)["geopotential"].values, expected)
 
 
 def test_persistence_baseline_is_the_truth_at_init_time():

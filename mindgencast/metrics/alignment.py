@@ -34,11 +34,13 @@ def _describe_times(times) -> str:
 
 
 def standardise(ds: xr.Dataset) -> xr.Dataset:
-    """Renames ``latitude``/``longitude`` to ``lat``/``lon`` and sorts lat ascending."""
+    """Renames ``latitude``/``longitude`` to ``lat``/``lon``, sorts lat ascending, lon into [0, 360)."""
     renames = {old: new for old, new in (("latitude", LAT_DIM), ("longitude", LON_DIM)) if old in ds.dims}
     ds = ds.rename(renames)
     if LAT_DIM in ds.dims and ds.sizes[LAT_DIM] > 1 and ds[LAT_DIM].values[0] > ds[LAT_DIM].values[-1]:
         ds = ds.isel({LAT_DIM: slice(None, None, -1)})
+    if LON_DIM in ds.dims and (ds[LON_DIM].values < 0).any():
+        ds = ds.assign_coords({LON_DIM: np.mod(ds[LON_DIM].values, 360.0)}).sortby(LON_DIM)
     return ds
 
 
