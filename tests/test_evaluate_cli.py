@@ -158,3 +158,42 @@ def test_missing_file_is_named(files, tmp_path, capsys):
             str(tmp_path / "s.nc")]
     assert main(argv) == 2
     assert "forecast file not found" in capsys.readouterr().err
+
+
+def test_file_from_the_forecast_writer(fixture_dir, tmp_path):
+    """A file written by ``run_forecast`` (the real format) scores as computed from its raw arrays."""
+    import netCDF4
+
+    from mindgencast.forecast import run_forecast
+    from mindgencast.forecast.baselines import DampedPersistence
+
+    inputs = xr.load_dataset(fixture_dir / "inputs.nc", decode_timedelta=True).isel(batch=0)
+    targets = xr.load_dataset(fixture_dir / "targets.nc", decode_timedelta=True).isel(batch=0)
+    init = np.datetime64("2019-03-29T12:00", "ns")
+    path = run_forecast(DampedPersistence(), inputs, targets, tmp_path / "fc.nc", num_steps=3, num_members=4, seed=3,
+                        init_time=init, ensemble_stats=True, progress=False)
+    with netCDF4.Dataset(path) as nc:
+        z500 = np.asarray(nc["geopotential"][:, :, list(nc["level"][:]).index(500)], dtype=np.float64)
+        lat = np.asarray(nc["lat"][:], dtype=np.float64)
+        valid_hours = np.asarray(nc["valid_time"][:])
+    # Truth: member 0 relabelled as the verifying analysis, in WeatherBench2 layout.
+    valid = np.datetime64("1970-01-01T00:00", "ns") + (valid_hours * 3600).astype("timedelta64[s]")
+    written = xr.load_dataset(path, decode_timedelta=True)
+    truth = written[[v for v in written.data_vars if "member" in written[v].dims]].isel(member=0, drop=True)
+    truth = truth.swap_dims(lead_time="valid_time").drop_vars(["lead_time", "init_time"]).rename(valid_time="time")
+    np.testing.assert_array_equal(truth["time"].values, valid)
+    truth.to_netcdf(tmp_path / "truth.nc")
+    out = tmp_path / "scores.nc"
+    argv = ["evaluate", "--forecast", str(path), "--truth", str(tmp_path / "truth.nc"), "--out", str(out),
+            "--regions", "global"]
+    assert main(argv) == 0
+    scores = xr.load_dataset(out, decode_timedelta=True)
+    # <var>_ensemble_mean/_spread and static fields are not scored.
+    assert set(scores.data_vars) == {name for v in targets.data_vars for name in (v, f"{v}_rank_histogram")}
+    # Independent recomputation: cell areas from sin(bounds) on the 10-degree grid with poles.
+    bounds = np.clip(np.concatenate([[lat[0] - 5], (lat[1:] + lat[:-1]) / 2, [lat[-1] + 5]]), -90, 90)
+    area = np.diff(np.sin(np.deg2rad(bounds)))
+    error = (z500.mean(0) - z500[0]) ** 2  # [lead, lat, lon]
+    expected = np.sqrt((error * area[:, None]).sum((-1, -2)) / (area.sum() * error.shape[-1]))
+    got = scores["geopotential"].sel(metric="ensemble_mean_rmse", region="global", level=500).values
+    np.testing.assert_allclose(got, expected, rtol=1e-6)  # float32 file values, float64 arithmetic
