@@ -66,3 +66,20 @@ def load_nc(path):
     import xarray as xr
 
     return xr.load_dataset(path, decode_timedelta=True)
+
+
+@pytest.fixture(scope="session")
+def synthetic_training_data(tmp_path_factory):
+    """A 40-day, 12-hourly synthetic world on the tiny task's 10 deg grid: the plain
+    dataset, its analytic statistics directory and a packed training store."""
+    from mindgencast.config.builtin import builtin_config
+    from mindgencast.data.store import write_store
+    from mindgencast.data.synthetic import SyntheticWorld
+
+    root = tmp_path_factory.mktemp("synthetic")
+    task = builtin_config("gencast_tiny").task_config
+    world = SyntheticWorld(task, 10.0, seed=0, time_step="12h")
+    era5 = world.generate("2000-01-01", days=40)
+    world.write_stats(root / "stats")
+    write_store(root / "store.h5", era5, task)
+    return {"world": world, "era5": era5, "stats": root / "stats", "store": root / "store.h5", "root": root}

@@ -1,4 +1,5 @@
-"""ERA5 data: reading, validation, extraction of model inputs, derived forcings.
+"""ERA5 data: reading, validation, extraction, derived forcings, normalisation, NaN
+cleaning, statistics, the training store and pipeline, and the synthetic world.
 
 ``docs/data.md`` describes the layouts and conventions.
 """
@@ -13,6 +14,18 @@ from mindgencast.data.era5_io import (
     total_precipitation_12hr,
 )
 from mindgencast.data.extraction import example_batch, extract_inputs_targets_forcings, target_lead_times_for
+from mindgencast.data.nan_cleaning import NAN_VARIABLES, clean_nans, nan_mask, reintroduce_nans
+from mindgencast.data.normalization import (
+    NormalizationStats,
+    normalize,
+    normalized_residuals_to_targets,
+    targets_to_normalized_residuals,
+    unnormalize,
+)
+from mindgencast.data.pipeline import TrainingExamples, training_dataset
+from mindgencast.data.stacking import stack_dataset, unstack_to_dataset
+from mindgencast.data.stats import compute_statistics
+from mindgencast.data.store import TrainingStore, write_store
 from mindgencast.data.validation import DataValidationError, required_variables, validate_era5
 
 __all__ = [
@@ -32,4 +45,20 @@ __all__ = [
     "DataValidationError",
     "required_variables",
     "validate_era5",
+    "NAN_VARIABLES",
+    "clean_nans",
+    "nan_mask",
+    "reintroduce_nans",
+    "NormalizationStats",
+    "normalize",
+    "unnormalize",
+    "targets_to_normalized_residuals",
+    "normalized_residuals_to_targets",
+    "TrainingExamples",
+    "training_dataset",
+    "stack_dataset",
+    "unstack_to_dataset",
+    "compute_statistics",
+    "TrainingStore",
+    "write_store",
 ]

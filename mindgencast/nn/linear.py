@@ -11,6 +11,7 @@ from typing import Sequence
 import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
+from mindspore.common.initializer import TruncatedNormal, initializer
 
 __all__ = ["Linear", "MLP", "activation_fn"]
 
@@ -42,12 +43,12 @@ class Linear(nn.Cell):
       - Tensor [..., out_size] float32.
     """
 
-    def __init__(self, in_size: int, out_size: int, with_bias: bool = True, compute_dtype=ms.float32):
+    def __init__(self, in_size: int, out_size: int, with_bias: bool = True, compute_dtype=ms.float32,
+                 w_stddev=None):
         super().__init__()
-        scale = 1.0 / np.sqrt(max(in_size, 1))
-        # haiku-like truncated-normal-ish init; real weights come from checkpoints or training.
-        init = np.random.default_rng(0).standard_normal((in_size, out_size)).astype(np.float32) * scale
-        self.w = Parameter(Tensor(init), name="w")
+        # haiku's default: truncated normal with stddev 1/sqrt(fan_in); seeded by ms.set_seed.
+        stddev = 1.0 / np.sqrt(max(in_size, 1)) if w_stddev is None else w_stddev
+        self.w = Parameter(initializer(TruncatedNormal(sigma=stddev), [in_size, out_size], ms.float32), name="w")
         self.with_bias = with_bias
         if with_bias:
             self.b = Parameter(Tensor(np.zeros((out_size,), np.float32)), name="b")
