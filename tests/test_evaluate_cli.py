@@ -20,7 +20,8 @@ def _truth(path, years=(2019, 2020, 2021)):
     ds = xr.Dataset(
         {
             "2m_temperature": (("time", "lat", "lon"), 280 + rng.normal(size=(times.size, LAT.size, LON.size))),
-            "geopotential": (("time", "level", "lat", "lon"), 5e4 + 100 * rng.normal(size=(times.size, 2, LAT.size, LON.size))),
+            "geopotential": (("time", "level", "lat", "lon"),
+                             5e4 + 100 * rng.normal(size=(times.size, 2, LAT.size, LON.size))),
         },
         coords={"time": times, "level": np.array([500, 850], np.int32), "lat": LAT, "lon": LON},
     ).astype(np.float32)
@@ -71,7 +72,8 @@ def test_end_to_end_scores_table_and_plots(files, tmp_path):
     folder, forecasts = files
     out, csv, plots = tmp_path / "scores.nc", tmp_path / "scores.csv", tmp_path / "plots"
     argv = ["evaluate", "--forecast", *map(str, forecasts), "--truth", str(folder / "truth.nc"), "--baseline",
-            "persistence", "--out", str(out), "--csv", str(csv), "--plots", str(plots), "--regions", "global", "tropics"]
+            "persistence", "--out", str(out), "--csv", str(csv), "--plots", str(plots),
+            "--regions", "global", "tropics"]
     assert main(argv) == 0
     scores = xr.load_dataset(out, decode_timedelta=True)
     assert set(scores.data_vars) == {"2m_temperature", "geopotential", "2m_temperature_rank_histogram",
@@ -132,7 +134,8 @@ def test_bad_input_is_named_and_writes_nothing(files, tmp_path, capsys, change, 
     folder, forecasts = files
     truth = _bad_truth(folder, tmp_path, change)
     argv = ["evaluate", "--forecast", *map(str, forecasts), "--truth", str(truth), "--baseline", "persistence",
-            "--out", str(tmp_path / "scores.nc"), "--csv", str(tmp_path / "scores.csv"), "--plots", str(tmp_path / "plots")]
+            "--out", str(tmp_path / "scores.nc"), "--csv", str(tmp_path / "scores.csv"),
+            "--plots", str(tmp_path / "plots")]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert _outputs(tmp_path) == []
@@ -143,7 +146,8 @@ def test_regrid_subset_flag(files, tmp_path, capsys):
     folder, forecasts = files
     coarse = tmp_path / "inputs" / "coarse.nc"
     coarse.parent.mkdir()
-    xr.load_dataset(forecasts[0], decode_timedelta=True).isel(lat=slice(1, None, 2), lon=slice(0, None, 2)).to_netcdf(coarse)
+    full = xr.load_dataset(forecasts[0], decode_timedelta=True)
+    full.isel(lat=slice(1, None, 2), lon=slice(0, None, 2)).to_netcdf(coarse)
     argv = ["evaluate", "--forecast", str(coarse), "--truth", str(folder / "truth.nc"), "--out", str(tmp_path / "s.nc")]
     assert main(argv) == 2
     assert "--regrid-subset" in capsys.readouterr().err

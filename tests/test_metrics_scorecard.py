@@ -32,7 +32,8 @@ def test_scorecard_cells_are_percent_differences_and_blue_is_better():
     # 2m_temperature CRPS 1, 2, 3 against 2: -50 %, 0 %, +50 %; geopotential rows scale both: same %.
     np.testing.assert_allclose(crps_cells, [[-50, 0, 50]] * 3)
     np.testing.assert_allclose(rmse_axis.images[0].get_array()[0], [0, 100, -50])
-    np.testing.assert_allclose(percent_change(scores, "geopotential", "crps").sel(level=850, region="global"), [-50, 0, 50])
+    change = percent_change(scores, "geopotential", "crps").sel(level=850, region="global")
+    np.testing.assert_allclose(change, [-50, 0, 50])
     assert [t.get_text() for t in crps_axis.get_yticklabels()] == ["2m_temperature", "geopotential 500 hPa",
                                                                    "geopotential 850 hPa"]
     image = crps_axis.images[0]

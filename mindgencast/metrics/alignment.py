@@ -71,14 +71,21 @@ def split_init_times(forecast: xr.Dataset, name: str = "forecast") -> list[xr.Da
     """
     forecast = standardise(forecast)
     if LEAD_DIM not in forecast.dims:
-        raise ValueError(f"{name} has no 'lead_time' dim (dims {dict(forecast.sizes)}); expected a mindgencast forecast file")
+        raise ValueError(
+            f"{name} has no 'lead_time' dim (dims {dict(forecast.sizes)}); expected a mindgencast forecast file"
+        )
     if INIT_DIM not in forecast.coords:
         raise ValueError(f"{name} has no 'init_time' coordinate; cannot tell which truth times it predicts")
     if not np.issubdtype(forecast[LEAD_DIM].dtype, np.timedelta64):
-        raise ValueError(f"{name}: 'lead_time' must decode to timedelta64 (CF units 'hours'), got {forecast[LEAD_DIM].dtype}")
+        raise ValueError(
+            f"{name}: 'lead_time' must decode to timedelta64 (CF units 'hours'), got {forecast[LEAD_DIM].dtype}"
+        )
     if ENSEMBLE_DIM not in forecast.dims:
         forecast = forecast[forecast_variables(forecast)].expand_dims({ENSEMBLE_DIM: 1})
-    parts = [forecast.isel({INIT_DIM: i}) for i in range(forecast.sizes[INIT_DIM])] if INIT_DIM in forecast.dims else [forecast]
+    if INIT_DIM in forecast.dims:
+        parts = [forecast.isel({INIT_DIM: i}) for i in range(forecast.sizes[INIT_DIM])]
+    else:
+        parts = [forecast]
     out = []
     for part in parts:
         init = part[INIT_DIM].values

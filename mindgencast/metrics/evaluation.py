@@ -196,7 +196,9 @@ def _baseline_parts(baseline, parts, truth, regrid_subset, window_days):
     for p in parts:
         init = pd.Timestamp(p[INIT_DIM].values)
         if init not in pool:
-            raise ValueError(f"the baseline has no forecast initialised at {init}; baseline init times: {sorted(map(str, pool))}")
+            raise ValueError(
+                f"the baseline has no forecast initialised at {init}; baseline init times: {sorted(map(str, pool))}"
+            )
         b = select_variables(pool[init], list(p.data_vars), p, "baseline", "forecast")
         missing = [str(t) for t in p[LEAD_DIM].values if t not in b[LEAD_DIM].values]
         if missing:
@@ -284,9 +286,11 @@ def evaluate(
             named.update({f"baseline_{k}": a for k, a in reference_named.items()})
             for k in reference_named:
                 if k.startswith("brier_score"):
-                    named[k.replace("brier_score", "brier_skill_score")] = brier_skill_score(named[k], reference_named[k])
+                    skill = brier_skill_score(named[k], reference_named[k])
+                    named[k.replace("brier_score", "brier_skill_score")] = skill
         if named:
-            stacked = xr.concat(list(named.values()), dim=METRIC_DIM, coords="minimal").assign_coords({METRIC_DIM: list(named)})
+            stacked = xr.concat(list(named.values()), dim=METRIC_DIM, coords="minimal")
+            stacked = stacked.assign_coords({METRIC_DIM: list(named)})
             scores[v] = stacked.transpose(METRIC_DIM, REGION_DIM, LEAD_DIM, ...).astype(np.float64)
         if "rank_histogram" in metrics:
             counts = moments["rank_histogram"].sum(INIT_DIM)

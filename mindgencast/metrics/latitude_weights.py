@@ -87,7 +87,8 @@ def cell_weights(x: xr.DataArray, mask: xr.DataArray | None = None, area: bool =
     if bool(empty.any()):
         labels = [str(v) for v in empty.where(empty, drop=True).coords.get("region", xr.DataArray([])).values]
         named = f" ({', '.join(labels)})" if labels else ""
-        raise ValueError(f"region mask{named} selects no grid points of this grid (lat {lat.values.min()}..{lat.values.max()})")
+        span = f"lat {lat.values.min()}..{lat.values.max()}"
+        raise ValueError(f"region mask{named} selects no grid points of this grid ({span})")
     return weights
 
 

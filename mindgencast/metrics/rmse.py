@@ -57,7 +57,9 @@ def ensemble_mean_squared_error(
     m = ensemble_size(forecast, truth, ensemble_dim)
     squared_error = (forecast.mean(ensemble_dim) - truth) ** 2
     if debiased:
-        squared_error = squared_error - _member_variance(forecast, ensemble_dim) / m if m > 1 else squared_error * np.nan
+        # The variance needs two members; one member has no debiased error (NaN).
+        correction = _member_variance(forecast, ensemble_dim) / m if m > 1 else np.nan
+        squared_error = squared_error - correction
     return area_mean(squared_error, mask=mask, average_dims=average_dims)
 
 

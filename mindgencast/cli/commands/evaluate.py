@@ -35,11 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", metavar="CSV", help="also write the scores as a tidy CSV table")
     parser.add_argument("--plots", metavar="DIR",
                         help="write crps.png, rmse.png, spread_skill.png (and scorecard.png with a baseline) here")
-    parser.add_argument("--variables", nargs="+", metavar="VAR", help="variables to score (default: all in the forecast)")
+    parser.add_argument("--variables", nargs="+", metavar="VAR",
+                        help="variables to score (default: all in the forecast)")
     parser.add_argument("--regions", nargs="+", metavar="REGION",
                         default=["global", "tropics", "extratropics_north", "extratropics_south"],
                         help="regions to score (default: %(default)s)")
-    parser.add_argument("--plot-region", default="global", metavar="REGION", help="region shown in the plots (default: global)")
+    parser.add_argument("--plot-region", default="global", metavar="REGION",
+                        help="region shown in the plots (default: global)")
     parser.add_argument("--brier-quantiles", nargs="+", type=float, metavar="Q",
                         help="also score Brier scores of exceeding (Q >= 0.5) or falling below (Q < 0.5) the "
                              "per-grid-point climatological Q-quantile, e.g. 0.9999 0.0001")
@@ -48,8 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--climatology-window-days", type=float, default=15.0, metavar="DAYS",
                         help="date window of the climatology baseline (default: %(default)s)")
     parser.add_argument("--regrid-subset", action="store_true",
-                        help="allow forecasts on a subset of the truth grid (e.g. every 4th point): select those truth points")
-    parser.add_argument("--standard-crps", action="store_true", help="use the standard M^2 CRPS estimator instead of the fair one")
+                        help="allow forecasts on a subset of the truth grid (e.g. every 4th point): "
+                             "select those truth points")
+    parser.add_argument("--standard-crps", action="store_true",
+                        help="use the standard M^2 CRPS estimator instead of the fair one")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rank-histogram tie-breaking (default: 0)")
 
 
@@ -76,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline:
         keywords = [b for b in args.baseline if b in ("persistence", "climatology")]
         if keywords and len(args.baseline) > 1:
-            raise ValueError(f"--baseline takes either one of 'persistence'/'climatology' or files, got {args.baseline}")
+            raise ValueError(
+                f"--baseline takes either one of 'persistence'/'climatology' or files, got {args.baseline}"
+            )
         baseline = keywords[0] if keywords else [_open(p, "baseline") for p in args.baseline]
     metrics = list(DEFAULT_METRICS)
     thresholds = None
