@@ -220,3 +220,15 @@ def test_score_files_round_trip(tmp_path):
         region="tropics", level=500, lead_time=pd.Timedelta("36h"), rank=2))
     assert table.query("variable == '2m_temperature'")["level"].isna().all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "s.nc"]  # no temporaries left
+
+
+def test_init_time_as_a_dimension_equals_separate_files():
+    truth = _truth()
+    forecasts = [_forecast(truth, t, seed=i) for i, t in enumerate(["2020-03-02", "2020-03-03T06"])]
+    stacked = xr.concat(forecasts, dim="init_time")
+    assert stacked["valid_time"].dims == ("init_time", "lead_time")
+    separate = evaluate(forecasts, truth, regions=["global"])
+    together = evaluate(stacked, truth, regions=["global"])
+    xr.testing.assert_allclose(together, separate)
+    with pytest.raises(ValueError, match="repeat init times 2020-03-02 00:00:00;"):
+        evaluate([stacked, forecasts[0]], truth)

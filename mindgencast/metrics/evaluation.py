@@ -156,8 +156,8 @@ def _forecast_parts(forecast, variables):
     parts = []
     for i, ds in enumerate(_as_list(forecast)):
         parts.extend(split_init_times(ds, name=f"forecast #{i + 1}"))
-    inits = [p[INIT_DIM].values for p in parts]
-    duplicates = sorted({str(t) for t in inits if sum(np.array_equal(t, u) for u in inits) > 1})
+    inits = [pd.Timestamp(p[INIT_DIM].values) for p in parts]
+    duplicates = sorted({str(t) for t in inits if inits.count(t) > 1})
     if duplicates:
         raise ValueError(f"the forecasts repeat init times {', '.join(duplicates)}; give each initialisation once")
     first = parts[0]
