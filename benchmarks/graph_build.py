@@ -66,7 +66,9 @@ def run_case(resolution: float, mesh_size: int, k_hop: int) -> dict:
         edge_features(mesh_lat, mesh_lon, glat, glon, m2g_mesh, m2g_grid)
 
     _timed(stages, "edge features (3 edge sets)", features)
-    neighbours, _ = _timed(stages, f"{k_hop}-hop neighbourhood", k_hop_neighbours, senders, receivers, mesh.num_vertices, k_hop)
+    neighbours, _ = _timed(
+        stages, f"{k_hop}-hop neighbourhood", k_hop_neighbours, senders, receivers, mesh.num_vertices, k_hop
+    )
 
     start = time.perf_counter()
     graphs = build_gencast_graphs(lat, lon, mesh_size, 0.6, k_hop, cache_dir=False)

@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from mindgencast.graphs import faces_to_edges, finest_mesh, k_hop_neighbours, mask_block_size, neighbours_to_coo
-from mindgencast.graphs import permute_mesh_to_banded
+from mindgencast.graphs import (
+    faces_to_edges,
+    finest_mesh,
+    k_hop_neighbours,
+    mask_block_size,
+    neighbours_to_coo,
+    permute_mesh_to_banded,
+)
 
 
 def _dense_power_pattern(senders, receivers, num_nodes, k):

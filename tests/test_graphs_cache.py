@@ -13,7 +13,9 @@ _LON = np.arange(16) * 22.5
 
 
 def _build(cache_dir):
-    return build_gencast_graphs(_LAT, _LON, mesh_size=1, radius_query_fraction_edge_length=0.6, attention_k_hop=2, cache_dir=cache_dir)
+    return build_gencast_graphs(
+        _LAT, _LON, mesh_size=1, radius_query_fraction_edge_length=0.6, attention_k_hop=2, cache_dir=cache_dir
+    )
 
 
 def _assert_identical(a, b):

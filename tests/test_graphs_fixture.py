@@ -22,7 +22,9 @@ def reference(fixture_dir):
 def graphs():
     lat = np.arange(-90.0, 90.1, 10.0)
     lon = np.arange(0.0, 360.0, 10.0)
-    return build_gencast_graphs(lat, lon, mesh_size=2, radius_query_fraction_edge_length=0.6, attention_k_hop=2, cache_dir=False)
+    return build_gencast_graphs(
+        lat, lon, mesh_size=2, radius_query_fraction_edge_length=0.6, attention_k_hop=2, cache_dir=False
+    )
 
 
 def _pairs(senders, receivers):
@@ -92,7 +94,9 @@ def test_edge_features_match_per_edge(graphs, reference, edge_set):
     if edge_set == "mesh2grid":  # adopt the reference's picks at the 3 tied grid nodes
         graphs = with_mesh2grid_edges(graphs, reference["mesh2grid_senders"], reference["mesh2grid_receivers"])
     ours = _features_by_pair(
-        getattr(graphs, f"{edge_set}_senders"), getattr(graphs, f"{edge_set}_receivers"), getattr(graphs, f"{edge_set}_edge_features")
+        getattr(graphs, f"{edge_set}_senders"),
+        getattr(graphs, f"{edge_set}_receivers"),
+        getattr(graphs, f"{edge_set}_edge_features"),
     )
     theirs = _features_by_pair(
         reference[f"{edge_set}_senders"], reference[f"{edge_set}_receivers"], reference[f"{edge_set}_edge_features"]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from mindgencast.graphs import build_gencast_graphs, grid_positions
 
 
@@ -11,7 +12,9 @@ def _grid(resolution):
     return lat, lon
 
 
-@pytest.fixture(scope="module", params=[(5.625, 3), (5.625, 4), (1.0, 4)], ids=["5.625deg-mesh3", "5.625deg-mesh4", "1deg-mesh4"])
+@pytest.fixture(
+    scope="module", params=[(5.625, 3), (5.625, 4), (1.0, 4)], ids=["5.625deg-mesh3", "5.625deg-mesh4", "1deg-mesh4"]
+)
 def case(request):
     resolution, mesh_size = request.param
     lat, lon = _grid(resolution)
@@ -24,7 +27,13 @@ def test_sizes_and_dtypes(case):
     assert graphs.num_grid_nodes == lat.size * lon.size
     assert graphs.num_mesh_nodes == 10 * 4**mesh_size + 2
     assert graphs.grid_node_features.shape == (graphs.num_grid_nodes, 3)
-    for name in ("mesh_senders", "grid2mesh_senders", "grid2mesh_receivers", "mesh2grid_senders", "attention_neighbours"):
+    for name in (
+        "mesh_senders",
+        "grid2mesh_senders",
+        "grid2mesh_receivers",
+        "mesh2grid_senders",
+        "attention_neighbours",
+    ):
         assert getattr(graphs, name).dtype == np.int32, name
     for name in ("mesh_edge_features", "grid2mesh_edge_features", "mesh2grid_edge_features"):
         features = getattr(graphs, name)
@@ -44,7 +53,9 @@ def test_grid_node_order_is_lat_major(case):
 def test_grid2mesh_is_exactly_the_radius_ball(case):
     _, _, lat, lon, graphs = case
     grid = grid_positions(lat, lon).astype(np.float64)
-    sample = np.random.default_rng(0).choice(graphs.num_grid_nodes, size=min(2000, graphs.num_grid_nodes), replace=False)
+    sample = np.random.default_rng(0).choice(
+        graphs.num_grid_nodes, size=min(2000, graphs.num_grid_nodes), replace=False
+    )
     distances = np.linalg.norm(grid[sample, None, :] - graphs.mesh_vertices[None], axis=-1)
     expected = {(int(sample[i]), int(j)) for i, j in zip(*np.nonzero(distances <= graphs.query_radius))}
     ours = set(zip(graphs.grid2mesh_senders.tolist(), graphs.grid2mesh_receivers.tolist()))
@@ -54,8 +65,12 @@ def test_grid2mesh_is_exactly_the_radius_ball(case):
     # from float32 degrees (as the reference does): up to ~1e-6 off on the unit sphere
     # (float32 spacing of 360 deg is 3e-5 deg), hence 2e-6 / longest chord.
     grid_all = grid_positions(lat, lon).astype(np.float64)
-    chords = np.linalg.norm(grid_all[graphs.grid2mesh_senders] - graphs.mesh_vertices[graphs.grid2mesh_receivers], axis=1)
-    np.testing.assert_allclose(graphs.grid2mesh_edge_features[:, 0], chords / chords.max(), rtol=0, atol=2e-6 / chords.max())
+    chords = np.linalg.norm(
+        grid_all[graphs.grid2mesh_senders] - graphs.mesh_vertices[graphs.grid2mesh_receivers], axis=1
+    )
+    np.testing.assert_allclose(
+        graphs.grid2mesh_edge_features[:, 0], chords / chords.max(), rtol=0, atol=2e-6 / chords.max()
+    )
     # Every grid node sends at least once here (radius 0.6 x longest edge covers the faces).
     assert np.all(np.bincount(graphs.grid2mesh_senders, minlength=graphs.num_grid_nodes) >= 1)
 

@@ -78,9 +78,7 @@ def _entries_equal_to(matrix: sparse.csr_matrix, value: int) -> sparse.csr_matri
     """The entries of ``matrix`` equal to ``value`` (as ones), same shape, CSR."""
     keep = matrix.data == value
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[keep]
-    return sparse.csr_matrix(
-        (np.ones(rows.size, dtype=np.int8), (rows, matrix.indices[keep])), shape=matrix.shape
-    )
+    return sparse.csr_matrix((np.ones(rows.size, dtype=np.int8), (rows, matrix.indices[keep])), shape=matrix.shape)
 
 
 def _padded_rows(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:

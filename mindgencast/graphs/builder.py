@@ -23,7 +23,7 @@ from mindgencast.graphs.icosahedral_mesh import faces_to_edges, finest_mesh
 __all__ = ["GenCastGraphs", "build_gencast_graphs", "graphs_for_config", "with_mesh2grid_edges"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # arrays: compare field by field
 class GenCastGraphs:
     """All structural arrays of GenCast's graphs for one grid and architecture.
 
@@ -273,8 +273,14 @@ def _check_inputs(lat, lon, mesh_size, radius_fraction, k_hop) -> tuple[np.ndarr
         raise ValueError("lon must not repeat a longitude (e.g. both 0 and 360)")
     if isinstance(mesh_size, bool) or not isinstance(mesh_size, (int, np.integer)) or mesh_size < 0:
         raise ValueError(f"mesh_size must be an integer >= 0, got {mesh_size!r}")
-    if not (isinstance(radius_fraction, (int, float, np.floating)) and math.isfinite(radius_fraction) and radius_fraction > 0):
-        raise ValueError(f"radius_query_fraction_edge_length must be a positive number (e.g. 0.6), got {radius_fraction!r}")
+    if not (
+        isinstance(radius_fraction, (int, float, np.floating))
+        and math.isfinite(radius_fraction)
+        and radius_fraction > 0
+    ):
+        raise ValueError(
+            f"radius_query_fraction_edge_length must be a positive number (e.g. 0.6), got {radius_fraction!r}"
+        )
     if isinstance(k_hop, bool) or not isinstance(k_hop, (int, np.integer)) or k_hop < 0:
         raise ValueError(f"attention_k_hop must be an integer >= 0, got {k_hop!r}")
     return lat.astype(np.float32), lon.astype(np.float32)

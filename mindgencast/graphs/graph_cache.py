@@ -100,7 +100,9 @@ def save(path: pathlib.Path, graphs: GenCastGraphs) -> None:
     except OSError as error:
         if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
-        warnings.warn(f"could not write the graph cache {path} ({error}); graphs were built but not cached", stacklevel=3)
+        warnings.warn(
+            f"could not write the graph cache {path} ({error}); graphs were built but not cached", stacklevel=3
+        )
 
 
 def _check_consistent(graphs: GenCastGraphs) -> None:

@@ -58,9 +58,7 @@ def grid_positions(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return positions.reshape(-1, 3)
 
 
-def radius_query_edges(
-    grid_xyz: np.ndarray, mesh_vertices: np.ndarray, radius: float
-) -> tuple[np.ndarray, np.ndarray]:
+def radius_query_edges(grid_xyz: np.ndarray, mesh_vertices: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """Grid -> mesh edges between points no farther apart than ``radius``.
 
     Args:
