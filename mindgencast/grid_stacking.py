@@ -1,10 +1,9 @@
-"""xarray Datasets <-> node-major arrays in the reference's channel order.
+"""Batched xarray Datasets <-> node-major arrays ``[num_grid_nodes, batch, channels]``.
 
-Reference: ``model_utils.dataset_to_stacked`` / ``stacked_to_dataset``. Variables are
-visited in SORTED name order; each contributes its dims other than (batch, lat, lon)
-flattened in the variable's own dim order (e.g. time-major, then level); a variable
-lacking batch/lat/lon is broadcast (static fields, year progress). Grid node index =
-lat_index * num_lon + lon_index with lat ascending.
+The channel layout is the reference's (``model_utils.dataset_to_stacked``), defined once
+per example in :mod:`mindgencast.data.stacking`; this module only adds the ``batch``
+axis the network's node-major layout needs. Variables without a ``batch`` dim (static
+fields) are shared by every batch element.
 """
 
 from __future__ import annotations
@@ -12,48 +11,14 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-__all__ = ["stack_to_nodes", "nodes_to_dataset", "num_channels", "channel_names"]
+from mindgencast.data.stacking import stack_dataset, stacked_channels, unstack_to_dataset
 
-_PRESERVED = ("batch", "lat", "lon")
-
-
-def _variable_block(var: xr.DataArray, sizes: dict) -> np.ndarray:
-    """[batch, lat, lon, channels] of one variable."""
-    other = [d for d in var.dims if d not in _PRESERVED]
-    present = [d for d in _PRESERVED if d in var.dims]
-    data = var.transpose(*present, *other).values
-    n_ch = int(np.prod([var.sizes[d] for d in other], dtype=np.int64)) if other else 1
-    data = data.reshape([var.sizes[d] for d in present] + [n_ch])
-    # insert missing preserved dims, then broadcast
-    for axis, d in enumerate(_PRESERVED):
-        if d not in var.dims:
-            data = np.expand_dims(data, axis)
-    return np.broadcast_to(data, (sizes["batch"], sizes["lat"], sizes["lon"], n_ch))
+__all__ = ["stack_to_nodes", "nodes_to_dataset", "num_channels"]
 
 
 def num_channels(ds: xr.Dataset) -> int:
-    """Number of stacked channels of ``ds``."""
-    return sum(
-        int(np.prod([ds[n].sizes[d] for d in ds[n].dims if d not in _PRESERVED], dtype=np.int64))
-        for n in ds.data_vars)
-
-
-def channel_names(ds: xr.Dataset) -> list[str]:
-    """Human-readable name of every stacked channel, e.g. ``temperature[time=0,level=500]``."""
-    names = []
-    for n in sorted(ds.data_vars):
-        var = ds[n]
-        other = [d for d in var.dims if d not in _PRESERVED]
-        if not other:
-            names.append(n)
-            continue
-        for idx in np.ndindex(*[var.sizes[d] for d in other]):
-            labels = []
-            for d, i in zip(other, idx):
-                coord = var[d].values[i] if d in var.coords and d != "time" else i
-                labels.append(f"{d}={coord}")
-            names.append(f"{n}[{','.join(labels)}]")
-    return names
+    """Stacked channels of ``ds`` (dims other than batch, lat and lon flattened)."""
+    return stacked_channels(ds.isel(batch=0) if "batch" in ds.dims else ds)
 
 
 def stack_to_nodes(ds: xr.Dataset, batch: int, num_lat: int, num_lon: int, dtype=np.float32) -> np.ndarray:
@@ -63,39 +28,21 @@ def stack_to_nodes(ds: xr.Dataset, batch: int, num_lat: int, num_lon: int, dtype
       ds: variables with any of the dims batch/lat/lon plus others (time, level).
       batch, num_lat, num_lon: sizes to broadcast missing dims to.
     """
-    sizes = {"batch": batch, "lat": num_lat, "lon": num_lon}
-    blocks = [_variable_block(ds[name], sizes) for name in sorted(ds.data_vars)]
-    if not blocks:
-        return np.zeros((num_lat * num_lon, batch, 0), dtype)
-    stacked = np.concatenate(blocks, axis=-1).astype(dtype, copy=False)  # [B, lat, lon, C]
-    return np.ascontiguousarray(stacked.reshape(batch, num_lat * num_lon, -1).transpose(1, 0, 2))
+    per_example = [stack_dataset(ds.isel(batch=b) if "batch" in ds.dims else ds, num_lat, num_lon, dtype)
+                   for b in range(batch)]
+    return np.ascontiguousarray(np.stack(per_example, axis=1))
 
 
 def nodes_to_dataset(array: np.ndarray, template: xr.Dataset) -> xr.Dataset:
-    """Inverse of :func:`stack_to_nodes` for ``template``'s structure.
+    """Inverse of :func:`stack_to_nodes` for ``template``'s structure (a ``batch`` dim first).
 
     Args:
       array: [num_lat * num_lon, batch, channels].
       template: Dataset whose variables all have batch, lat and lon dims.
     """
-    num_nodes, batch, n_ch = array.shape
-    num_lat, num_lon = template.sizes["lat"], template.sizes["lon"]
-    if num_nodes != num_lat * num_lon:
-        raise ValueError(f"array has {num_nodes} grid nodes, template grid is {num_lat}x{num_lon}")
-    grid = array.transpose(1, 0, 2).reshape(batch, num_lat, num_lon, n_ch)
-    out, start = {}, 0
-    for name in sorted(template.data_vars):
-        var = template[name]
-        missing = [d for d in _PRESERVED if d not in var.dims]
-        if missing:
-            raise ValueError(f"template variable {name!r} lacks dims {missing}")
-        other = [d for d in var.dims if d not in _PRESERVED]
-        shape = [var.sizes[d] for d in other]
-        n = int(np.prod(shape, dtype=np.int64)) if other else 1
-        block = grid[..., start:start + n].reshape([batch, num_lat, num_lon] + shape)
-        start += n
-        data = xr.DataArray(block, dims=list(_PRESERVED) + other).transpose(*var.dims)
-        out[name] = var.copy(data=data.values.astype(var.dtype, copy=False))
-    if start != n_ch:
-        raise ValueError(f"array has {n_ch} channels but the template needs {start}")
-    return xr.Dataset(out, coords=template.coords, attrs=template.attrs)
+    if array.shape[1] != template.sizes["batch"]:
+        raise ValueError(f"array has batch {array.shape[1]}, template {template.sizes['batch']}")
+    examples = [unstack_to_dataset(array[:, b], template.isel(batch=b)) for b in range(array.shape[1])]
+    out = xr.concat(examples, dim="batch", coords="minimal", compat="override", join="override")
+    return xr.Dataset({n: out[n].transpose(*template[n].dims) for n in template.data_vars},
+                      coords=template.coords, attrs=template.attrs)
