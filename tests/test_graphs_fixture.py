@@ -113,3 +113,12 @@ def test_graphs_for_tiny_config_match_the_fixture(reference, tmp_path):
     np.testing.assert_array_equal(graphs.attention_mask_cols, reference["attention_mask_cols"])
     np.testing.assert_array_equal(graphs.mesh_faces, reference["mesh_faces"])
     assert graphs.attention_k_hop == 2 and graphs.mesh_size == 2
+
+
+def test_with_mesh2grid_edges_rejects_bad_indices(graphs):
+    with pytest.raises(ValueError, match="same length"):
+        with_mesh2grid_edges(graphs, np.arange(3), np.arange(2))
+    with pytest.raises(ValueError, match=r"mesh_indices must lie in \[0, 162\)"):
+        with_mesh2grid_edges(graphs, np.array([162]), np.array([0]))
+    with pytest.raises(ValueError, match=r"grid_indices must lie in \[0, 684\)"):
+        with_mesh2grid_edges(graphs, np.array([0]), np.array([-1]))
