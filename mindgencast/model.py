@@ -56,10 +56,14 @@ class GenCast:
         bfloat16) for the matmuls; norms, softmax and aggregation stay float32.
       graph_builder: ``f(lat, lon, arch) -> graphs`` (default: mindgencast.graphs with
         its disk cache).
+      attention_implementation: "auto" | "banded" | "gather" (see
+        :class:`mindgencast.nn.sparse_transformer.SparseAttention`); all compute the same
+        masked softmax.
     """
 
     def __init__(self, checkpoint, sampler_config: Optional[SamplerConfig] = None,
-                 compute_dtype: str = "float32", graph_builder: Optional[Callable] = None):
+                 compute_dtype: str = "float32", graph_builder: Optional[Callable] = None,
+                 attention_implementation: str = "auto"):
         if isinstance(checkpoint, Checkpoint):
             self.config: GenCastConfig = checkpoint.config
             self._params = {jax_to_mindspore(k): np.asarray(v) for k, v in checkpoint.params.items()}
@@ -74,6 +78,7 @@ class GenCast:
             raise ValueError(f"compute_dtype {compute_dtype!r} must be one of {sorted(_COMPUTE_DTYPES)}")
         self.compute_dtype = compute_dtype
         self._graph_builder = graph_builder
+        self.attention_implementation = attention_implementation
         self._grid_models: dict = {}
         self.num_target_channels = num_target_channels(self.task_config)
         arch = self.config.denoiser_architecture_config
@@ -157,7 +162,7 @@ class GenCast:
         network = DenoiserNetwork(
             self.config.denoiser_architecture_config, self.config.noise_encoder_config, graphs,
             num_input_channels=n_in + n_forc + n_out, node_output_size=n_out,
-            compute_dtype=_COMPUTE_DTYPES[self.compute_dtype])
+            compute_dtype=_COMPUTE_DTYPES[self.compute_dtype], attention_implementation=self.attention_implementation)
         denoiser = PreconditionedDenoiser(network, _channel_order(inputs, forcings, targets))
         if self._params is not None:
             _load_params(denoiser, self._params)

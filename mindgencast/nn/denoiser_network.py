@@ -18,6 +18,7 @@ from mindspore import Tensor, nn, ops
 
 from mindgencast.config import DenoiserArchitectureConfig, NoiseEncoderConfig
 from mindgencast.diffusion.preconditioning import c_in, c_out, c_skip
+from mindgencast.graphs.attention_blocks import attention_blocks
 from mindgencast.nn.interaction_network import Grid2MeshEncoder, Mesh2GridDecoder
 from mindgencast.nn.noise_encoder import FourierFeaturesMLP
 from mindgencast.nn.sparse_transformer import MeshTransformer
@@ -41,6 +42,8 @@ class DenoiserNetwork(nn.Cell):
       num_input_channels: channels per grid node fed to the network (inputs, forcings and
         noisy targets; structural features are added here).
       node_output_size: output channels per grid node.
+      attention_implementation: "banded" (block-banded matmuls on the RCM-ordered mesh),
+        "gather" (neighbour lists) or "auto" (the one holding fewer values); all exact.
 
     Inputs:
       - **x** (Tensor) - [num_grid_nodes, batch, num_input_channels] float32.
@@ -50,7 +53,8 @@ class DenoiserNetwork(nn.Cell):
     """
 
     def __init__(self, arch: DenoiserArchitectureConfig, noise_encoder_config: NoiseEncoderConfig, graphs,
-                 num_input_channels: int, node_output_size: int, compute_dtype=ms.float32):
+                 num_input_channels: int, node_output_size: int, compute_dtype=ms.float32,
+                 attention_implementation: str = "auto"):
         super().__init__()
         st = arch.sparse_transformer_config
         if st.d_model != arch.latent_size:
@@ -72,7 +76,9 @@ class DenoiserNetwork(nn.Cell):
             latent_size=arch.latent_size, hidden_layers=arch.hidden_layers, cond_size=cond_size,
             num_mesh_nodes=num_mesh, aggregate_normalization=arch.grid2mesh_aggregate_normalization,
             compute_dtype=compute_dtype)
-        self.mesh_transformer = MeshTransformer(st, cond_size, compute_dtype)
+        implementation, index, mask = _attention_layout(graphs, st, attention_implementation)
+        self.attention_implementation = implementation
+        self.mesh_transformer = MeshTransformer(st, cond_size, compute_dtype, implementation)
         self.mesh2grid_gnn = Mesh2GridDecoder(
             num_edge_features=graphs.mesh2grid_edge_features.shape[1], latent_size=arch.latent_size,
             hidden_layers=arch.hidden_layers, node_output_size=node_output_size, cond_size=cond_size,
@@ -86,8 +92,8 @@ class DenoiserNetwork(nn.Cell):
         self.mesh2grid_senders = _const(graphs.mesh2grid_senders, i32)
         self.mesh2grid_receivers = _const(graphs.mesh2grid_receivers, i32)
         self.mesh2grid_edge_features = _const(graphs.mesh2grid_edge_features, f32)
-        self.attention_neighbours = _const(graphs.attention_neighbours, i32)
-        self.attention_neighbour_mask = Tensor(np.asarray(graphs.attention_neighbour_mask, dtype=bool))
+        self.attention_index = _const(index, i32)
+        self.attention_mask = Tensor(np.asarray(mask, dtype=bool))
         self.num_grid_nodes = num_grid
         self.num_input_channels = num_input_channels
         self.node_output_size = node_output_size
@@ -97,9 +103,25 @@ class DenoiserNetwork(nn.Cell):
         mesh, grid = self.grid2mesh_gnn(x, self.grid_node_features, self.mesh_node_features,
                                         self.grid2mesh_edge_features, self.grid2mesh_senders,
                                         self.grid2mesh_receivers, c)
-        mesh = self.mesh_transformer(mesh, c, self.attention_neighbours, self.attention_neighbour_mask)
+        mesh = self.mesh_transformer(mesh, c, self.attention_index, self.attention_mask)
         return self.mesh2grid_gnn(mesh, grid, self.mesh2grid_edge_features, self.mesh2grid_senders,
                                   self.mesh2grid_receivers, c)
+
+
+def _attention_layout(graphs, config, implementation: str):
+    """(implementation, index, mask) for the mesh attention: ``auto`` picks the layout with
+    fewer attention values per batch element and head (banded logits vs gathered keys)."""
+    if implementation not in ("auto", "banded", "gather"):
+        raise ValueError(f"attention_implementation {implementation!r} must be 'auto', 'banded' or 'gather'")
+    neighbours, mask = graphs.attention_neighbours, graphs.attention_neighbour_mask
+    if implementation == "gather":
+        return "gather", neighbours, mask
+    blocks = attention_blocks(neighbours, mask)
+    gathered = neighbours.size * config.d_model  # keys (and values) gathered per batch element
+    banded = blocks.logits_per_head() * config.num_heads
+    if implementation == "auto" and gathered < banded:
+        return "gather", neighbours, mask
+    return "banded", blocks.window_index, blocks.mask
 
 
 class PreconditionedDenoiser(nn.Cell):

@@ -11,8 +11,10 @@ followed by a final CLN, where CLN is the parameter-free layer norm conditioned 
 noise-level encoding c. The reference computes dense masked softmax (or TPU splash /
 block-tridiagonal kernels); here each node gathers its neighbour list
 (``[num_nodes, max_k]``, padded, with a validity mask), which is exactly the same masked
-softmax with memory O(N * K) instead of O(N^2). Layout is node-major
-``[num_nodes, batch, heads, head_size]`` throughout: no 4-D transposes.
+softmax with memory O(N * K) instead of O(N^2); or, by default, query blocks of the
+RCM-ordered mesh against fitted key windows with batched matmuls (the reference's
+block-tridiagonal idea). Activations are node-major ``[num_nodes, batch, d_model]``; only
+the attention's own [N, batch, d]-sized q/k/v are laid out head-major for the matmuls.
 """
 
 from __future__ import annotations
@@ -30,20 +32,31 @@ _MASKED_LOGIT = -1e30  # as the reference; every row has >= 1 valid entry (self 
 
 
 class SparseAttention(nn.Cell):
-    """Multi-head attention of each node over its k-hop neighbour list.
+    """Multi-head attention of each node over its k-hop neighbourhood.
+
+    Two exact implementations of the same masked softmax (chosen by ``implementation``):
+
+    - ``"banded"``: query blocks of consecutive (RCM-ordered) nodes against fitted key
+      windows (:class:`mindgencast.graphs.attention_blocks.AttentionBlocks`) with batched
+      matmuls; logits memory O(N * window) per head. One block = dense masked attention.
+    - ``"gather"``: each node gathers its padded neighbour list; memory O(N * K * d_model).
 
     Inputs:
       - **x** (Tensor) - [num_nodes, batch, d_model].
-      - **neighbours** (Tensor) - [num_nodes, max_k] int32 neighbour indices.
-      - **neighbour_mask** (Tensor) - [num_nodes, max_k] bool, True for real neighbours.
+      - **index** (Tensor) - banded: [num_blocks * window] int32 key node per window slot;
+        gather: [num_nodes, max_k] int32 neighbour indices.
+      - **mask** (Tensor) - banded: [num_blocks, block_size, window] bool; gather:
+        [num_nodes, max_k] bool. True where attention is allowed.
     Outputs:
       - Tensor [num_nodes, batch, d_model].
     """
 
-    def __init__(self, d_model: int, num_heads: int, compute_dtype=ms.float32):
+    def __init__(self, d_model: int, num_heads: int, compute_dtype=ms.float32, implementation: str = "banded"):
         super().__init__()
         if d_model % num_heads:
             raise ValueError(f"d_model={d_model} must be divisible by num_heads={num_heads}")
+        if implementation not in ("banded", "gather"):
+            raise ValueError(f"attention implementation {implementation!r} must be 'banded' or 'gather'")
         self.num_heads = num_heads
         self.head_size = d_model // num_heads
         self.mha_proj_q = Linear(d_model, d_model, with_bias=False, compute_dtype=compute_dtype)
@@ -51,26 +64,55 @@ class SparseAttention(nn.Cell):
         self.mha_proj_v = Linear(d_model, d_model, with_bias=False, compute_dtype=compute_dtype)
         self.mha_final = Linear(d_model, d_model, compute_dtype=compute_dtype)
         self.scale = self.head_size ** -0.5
+        self.banded = implementation == "banded"
+        self.batch_matmul = ops.BatchMatMul()
+        self.batch_matmul_t = ops.BatchMatMul(transpose_b=True)
 
-    def construct(self, x, neighbours, neighbour_mask):
+    @staticmethod
+    def _softmax(logits, mask, axis):
+        # masked softmax in float32; every real row has >= 1 allowed key (its self edge)
+        logits = ops.where(mask, logits, ops.full_like(logits, _MASKED_LOGIT))
+        logits = logits - ops.stop_gradient(logits.max(axis=axis, keepdims=True))
+        weights = ops.exp(logits)
+        return weights / weights.sum(axis=axis, keepdims=True)
+
+    def _gather(self, x, neighbours, neighbour_mask):
         n, b = x.shape[0], x.shape[1]
         h, dh = self.num_heads, self.head_size
         k_max = neighbours.shape[1]
         q = self.mha_proj_q(x).reshape((n, 1, b, h, dh))
-        k = self.mha_proj_k(x)
-        v = self.mha_proj_v(x)
         flat = neighbours.reshape((-1,))
-        k_nb = ops.gather(k, flat, 0).reshape((n, k_max, b, h, dh))
-        v_nb = ops.gather(v, flat, 0).reshape((n, k_max, b, h, dh))
+        k_nb = ops.gather(self.mha_proj_k(x), flat, 0).reshape((n, k_max, b, h, dh))
+        v_nb = ops.gather(self.mha_proj_v(x), flat, 0).reshape((n, k_max, b, h, dh))
         logits = (q * k_nb).sum(axis=-1) * self.scale  # [n, K, b, h]
-        mask = neighbour_mask.reshape((n, k_max, 1, 1))
-        logits = ops.where(mask, logits, ops.full_like(logits, _MASKED_LOGIT))
-        # softmax over the neighbour axis, in float32
-        logits = logits - ops.stop_gradient(logits.max(axis=1, keepdims=True))
-        weights = ops.exp(logits)
-        weights = weights / weights.sum(axis=1, keepdims=True)
-        out = (weights.expand_dims(-1) * v_nb).sum(axis=1)  # [n, b, h, dh]
-        return self.mha_final(out.reshape((n, b, h * dh)))
+        weights = self._softmax(logits, neighbour_mask.reshape((n, k_max, 1, 1)), 1)
+        return (weights.expand_dims(-1) * v_nb).sum(axis=1).reshape((n, b, h * dh))  # [n, b, d]
+
+    def _banded(self, x, window_index, mask):
+        n, b = x.shape[0], x.shape[1]
+        h, dh = self.num_heads, self.head_size
+        nb, bs, w = mask.shape
+        q = self.mha_proj_q(x)
+        if nb * bs > n:  # pad the last query block
+            q = ops.concat([q, ops.zeros((nb * bs - n, b, h * dh), q.dtype)], axis=0)
+        # head-major for the matmuls: [nb, b, h, bs, dh]; the tensors are [N, b, d]-sized
+        q = q.reshape((nb, bs, b, h, dh)).transpose(0, 2, 3, 1, 4).reshape((nb * b * h, bs, dh))
+        k = ops.gather(self.mha_proj_k(x), window_index, 0).reshape((nb, w, b, h, dh))
+        k = k.transpose(0, 2, 3, 1, 4).reshape((nb * b * h, w, dh))
+        v = ops.gather(self.mha_proj_v(x), window_index, 0).reshape((nb, w, b, h, dh))
+        v = v.transpose(0, 2, 3, 1, 4).reshape((nb * b * h, w, dh))
+        logits = self.batch_matmul_t(q, k).reshape((nb, b, h, bs, w)) * self.scale
+        weights = self._softmax(logits, mask.reshape((nb, 1, 1, bs, w)), 4)
+        out = self.batch_matmul(weights.reshape((nb * b * h, bs, w)), v)  # [nb*b*h, bs, dh]
+        out = out.reshape((nb, b, h, bs, dh)).transpose(0, 3, 1, 2, 4).reshape((nb * bs, b, h * dh))
+        return out[:n]
+
+    def construct(self, x, index, mask):
+        if self.banded:
+            out = self._banded(x, index, mask)
+        else:
+            out = self._gather(x, index, mask)
+        return self.mha_final(out)
 
 
 class TransformerBlock(nn.Cell):
@@ -79,23 +121,24 @@ class TransformerBlock(nn.Cell):
     Inputs:
       - **x** (Tensor) - [num_nodes, batch, d_model].
       - **c** (Tensor) - [batch, cond_size].
-      - **neighbours**, **neighbour_mask** - as :class:`SparseAttention`.
+      - **index**, **mask** - as :class:`SparseAttention`.
     Outputs:
       - Tensor [num_nodes, batch, d_model].
     """
 
-    def __init__(self, config: SparseTransformerConfig, cond_size: int, compute_dtype=ms.float32):
+    def __init__(self, config: SparseTransformerConfig, cond_size: int, compute_dtype=ms.float32,
+                 implementation: str = "banded"):
         super().__init__()
         d = config.d_model
         self.attention_norm = ConditionedLayerNorm(cond_size, d)
-        self.attention = SparseAttention(d, config.num_heads, compute_dtype)
+        self.attention = SparseAttention(d, config.num_heads, compute_dtype, implementation)
         self.ffw_norm = ConditionedLayerNorm(cond_size, d)
         self.ffw_up = Linear(d, config.ffw_hidden, compute_dtype=compute_dtype)
         self.ffw_down = Linear(config.ffw_hidden, d, compute_dtype=compute_dtype)
         self.activation = activation_fn("gelu")
 
-    def construct(self, x, c, neighbours, neighbour_mask):
-        x = x + self.attention(self.attention_norm(x, c), neighbours, neighbour_mask)
+    def construct(self, x, c, index, mask):
+        x = x + self.attention(self.attention_norm(x, c), index, mask)
         x = x + self.ffw_down(self.activation(self.ffw_up(self.ffw_norm(x, c))))
         return x
 
@@ -106,18 +149,19 @@ class MeshTransformer(nn.Cell):
     Inputs:
       - **x** (Tensor) - [num_mesh_nodes, batch, d_model].
       - **c** (Tensor) - [batch, cond_size].
-      - **neighbours**, **neighbour_mask** - as :class:`SparseAttention`.
+      - **index**, **mask** - as :class:`SparseAttention`.
     Outputs:
       - Tensor [num_mesh_nodes, batch, d_model].
     """
 
-    def __init__(self, config: SparseTransformerConfig, cond_size: int, compute_dtype=ms.float32):
+    def __init__(self, config: SparseTransformerConfig, cond_size: int, compute_dtype=ms.float32,
+                 implementation: str = "banded"):
         super().__init__()
-        self.blocks = nn.CellList([TransformerBlock(config, cond_size, compute_dtype)
+        self.blocks = nn.CellList([TransformerBlock(config, cond_size, compute_dtype, implementation)
                                    for _ in range(config.num_layers)])
         self.final_norm = ConditionedLayerNorm(cond_size, config.d_model)
 
-    def construct(self, x, c, neighbours, neighbour_mask):
+    def construct(self, x, c, index, mask):
         for block in self.blocks:
-            x = block(x, c, neighbours, neighbour_mask)
+            x = block(x, c, index, mask)
         return self.final_norm(x, c)
