@@ -21,7 +21,7 @@ from mindgencast.diffusion.preconditioning import c_in, c_out, c_skip
 from mindgencast.graphs.attention_blocks import attention_blocks
 from mindgencast.nn.interaction_network import Grid2MeshEncoder, Mesh2GridDecoder
 from mindgencast.nn.noise_encoder import FourierFeaturesMLP
-from mindgencast.nn.sparse_transformer import MeshTransformer
+from mindgencast.nn.sparse_transformer import MASKED_LOGIT, MeshTransformer
 
 __all__ = ["DenoiserNetwork", "PreconditionedDenoiser"]
 
@@ -93,7 +93,7 @@ class DenoiserNetwork(nn.Cell):
         self.mesh2grid_receivers = _const(graphs.mesh2grid_receivers, i32)
         self.mesh2grid_edge_features = _const(graphs.mesh2grid_edge_features, f32)
         self.attention_index = _const(index, i32)
-        self.attention_mask = Tensor(np.asarray(mask, dtype=bool))
+        self.attention_mask = Tensor(mask)
         self.num_grid_nodes = num_grid
         self.num_input_channels = num_input_channels
         self.node_output_size = node_output_size
@@ -121,7 +121,7 @@ def _attention_layout(graphs, config, implementation: str):
     banded = blocks.logits_per_head() * config.num_heads
     if implementation == "auto" and gathered < banded:
         return "gather", neighbours, mask
-    return "banded", blocks.window_index, blocks.mask
+    return "banded", blocks.window_index, np.where(blocks.mask, 0.0, MASKED_LOGIT).astype(np.float32)
 
 
 class PreconditionedDenoiser(nn.Cell):

@@ -26,9 +26,9 @@ from mindgencast.config import SparseTransformerConfig
 from mindgencast.nn.conditioned_layer_norm import ConditionedLayerNorm
 from mindgencast.nn.linear import Linear, activation_fn
 
-__all__ = ["SparseAttention", "TransformerBlock", "MeshTransformer"]
+__all__ = ["MASKED_LOGIT", "SparseAttention", "TransformerBlock", "MeshTransformer"]
 
-_MASKED_LOGIT = -1e30  # as the reference; every row has >= 1 valid entry (self edge)
+MASKED_LOGIT = -1e30  # as the reference; every row has >= 1 valid entry (self edge)
 
 
 class SparseAttention(nn.Cell):
@@ -45,8 +45,9 @@ class SparseAttention(nn.Cell):
       - **x** (Tensor) - [num_nodes, batch, d_model].
       - **index** (Tensor) - banded: [num_blocks * window] int32 key node per window slot;
         gather: [num_nodes, max_k] int32 neighbour indices.
-      - **mask** (Tensor) - banded: [num_blocks, block_size, window] bool; gather:
-        [num_nodes, max_k] bool. True where attention is allowed.
+      - **mask** (Tensor) - banded: [num_blocks, block_size, window] float32 additive bias,
+        0 where attention is allowed and -1e30 elsewhere; gather: [num_nodes, max_k] bool,
+        True where attention is allowed.
     Outputs:
       - Tensor [num_nodes, batch, d_model].
     """
@@ -71,7 +72,7 @@ class SparseAttention(nn.Cell):
     @staticmethod
     def _softmax(logits, mask, axis):
         # masked softmax in float32; every real row has >= 1 allowed key (its self edge)
-        logits = ops.where(mask, logits, ops.full_like(logits, _MASKED_LOGIT))
+        logits = ops.where(mask, logits, ops.full_like(logits, MASKED_LOGIT))
         logits = logits - ops.stop_gradient(logits.max(axis=axis, keepdims=True))
         weights = ops.exp(logits)
         return weights / weights.sum(axis=axis, keepdims=True)
@@ -88,11 +89,11 @@ class SparseAttention(nn.Cell):
         weights = self._softmax(logits, neighbour_mask.reshape((n, k_max, 1, 1)), 1)
         return (weights.expand_dims(-1) * v_nb).sum(axis=1).reshape((n, b, h * dh))  # [n, b, d]
 
-    def _banded(self, x, window_index, mask):
+    def _banded(self, x, window_index, mask_bias):
         n, b = x.shape[0], x.shape[1]
         h, dh = self.num_heads, self.head_size
-        nb, bs, w = mask.shape
-        q = self.mha_proj_q(x)
+        nb, bs, w = mask_bias.shape
+        q = self.mha_proj_q(x) * self.scale  # scaling q is cheaper than scaling the logits
         if nb * bs > n:  # pad the last query block
             q = ops.concat([q, ops.zeros((nb * bs - n, b, h * dh), q.dtype)], axis=0)
         # head-major for the matmuls: [nb, b, h, bs, dh]; the tensors are [N, b, d]-sized
@@ -101,8 +102,10 @@ class SparseAttention(nn.Cell):
         k = k.transpose(0, 2, 3, 1, 4).reshape((nb * b * h, w, dh))
         v = ops.gather(self.mha_proj_v(x), window_index, 0).reshape((nb, w, b, h, dh))
         v = v.transpose(0, 2, 3, 1, 4).reshape((nb * b * h, w, dh))
-        logits = self.batch_matmul_t(q, k).reshape((nb, b, h, bs, w)) * self.scale
-        weights = self._softmax(logits, mask.reshape((nb, 1, 1, bs, w)), 4)
+        # few ops on the [blocks, b, h, bs, w] logits (each op output is a full-size buffer):
+        # matmul, + mask bias (0 or -1e30), fused softmax, matmul
+        logits = self.batch_matmul_t(q, k).reshape((nb, b, h, bs, w)) + mask_bias.reshape((nb, 1, 1, bs, w))
+        weights = ops.softmax(logits, axis=-1)
         out = self.batch_matmul(weights.reshape((nb * b * h, bs, w)), v)  # [nb*b*h, bs, dh]
         out = out.reshape((nb, b, h, bs, dh)).transpose(0, 3, 1, 2, 4).reshape((nb * bs, b, h * dh))
         return out[:n]
