@@ -2,7 +2,7 @@
 
 Usage:
   python benchmarks/graph_build.py                      # 1 deg + mesh 5 and 0.25 deg + mesh 6, k-hop 16
-  python benchmarks/graph_build.py --cases 1.0:5:16 --output docs/performance-graphs.md
+  python benchmarks/graph_build.py --cases 1.0:5:16 --output /tmp/graphs.md   (merged into docs/performance.md)
 
 Each case is timed stage by stage (the same library calls ``build_gencast_graphs`` makes),
 then end to end without the cache, then saved to and loaded from a temporary cache.

@@ -60,8 +60,11 @@ def main():
     parser.add_argument("--calls", type=int, default=3, help="timed denoiser calls")
     parser.add_argument("--full-step", action="store_true", help="also time one whole rollout step")
     parser.add_argument("--attention", default="auto", choices=["auto", "banded", "gather"])
+    parser.add_argument("--mode", default="graph", choices=["graph", "pynative"],
+                        help="MindSpore mode; on CPU, GRAPH_MODE keeps every intermediate buffer of the graph "
+                             "(1 deg Mini exceeds 24 GB), PYNATIVE frees them op by op")
     args = parser.parse_args()
-    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_context(mode=ms.GRAPH_MODE if args.mode == "graph" else ms.PYNATIVE_MODE)
     cfg = builtin_config(args.config)
     rng = np.random.default_rng(0)
     inputs, forcings, targets = _random_normalised(cfg.task_config, cfg.grid, args.members, rng)
@@ -83,7 +86,7 @@ def main():
     per_call = float(np.median(times))
     calls_per_step = 2 * args.sampler_steps - 1
     row = {
-        "config": args.config, "members/batch": args.members, "attention": implementation,
+        "config": args.config, "mode": args.mode, "members/batch": args.members, "attention": implementation,
         "build s": round(build, 1), "first call s": round(compile_and_first, 1),
         "denoiser call s": round(per_call, 2),
         "est. rollout step s/member": round(per_call * calls_per_step / args.members, 1),

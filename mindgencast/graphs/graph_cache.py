@@ -1,7 +1,7 @@
 """Disk cache of built graphs: one ``.npz`` per (grid, mesh size, radius, k-hop).
 
 Building the 0.25 degree / mesh 6 graphs takes about a minute (see
-``docs/performance-graphs.md``), so :func:`mindgencast.graphs.build_gencast_graphs` keeps
+``docs/performance.md``), so :func:`mindgencast.graphs.build_gencast_graphs` keeps
 the result under a name hashed from everything it depends on, including
 :data:`FORMAT_VERSION`. Files are written to a temporary name and renamed, so a reader never
 sees half a file; a file that fails to load or whose key or contents do not match is
