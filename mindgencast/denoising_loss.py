@@ -18,8 +18,9 @@ import xarray as xr
 from mindspore import Tensor, nn
 
 from mindgencast.diffusion.preconditioning import c_out
+from mindgencast.metrics.latitude_weights import latitude_weights
 
-__all__ = ["GENCAST_PER_VARIABLE_WEIGHTS", "latitude_loss_weights", "channel_loss_weights", "DenoisingLoss"]
+__all__ = ["GENCAST_PER_VARIABLE_WEIGHTS", "channel_loss_weights", "DenoisingLoss"]
 
 # GenCast's per-variable weights (gencast.py); any other variable weighs 1.
 GENCAST_PER_VARIABLE_WEIGHTS = {
@@ -32,29 +33,6 @@ GENCAST_PER_VARIABLE_WEIGHTS = {
 }
 
 
-def latitude_loss_weights(lat: np.ndarray) -> np.ndarray:
-    """Unit-mean weights proportional to the area of each latitude band.
-
-    Equispaced latitudes either include the poles (pole cells span half a band:
-    weight sin^2(d/4) vs cos(lat) sin(d/2)) or sit at +-(90 - d/2) (weight cos(lat)).
-    """
-    lat = np.asarray(lat, dtype=np.float64)
-    d = np.diff(lat)
-    if lat.size < 2 or not np.allclose(d, d[0]):
-        raise ValueError(f"latitudes must be equispaced and ascending, got {lat}")
-    d = abs(d[0])
-    if np.isclose(abs(lat).max(), 90.0):
-        if not (np.isclose(lat.min(), -90) and np.isclose(lat.max(), 90)):
-            raise ValueError("latitudes touching a pole must span -90..90")
-        w = np.cos(np.deg2rad(lat)) * np.sin(np.deg2rad(d / 2))
-        w[[0, -1]] = np.sin(np.deg2rad(d / 4)) ** 2
-    else:
-        if not (np.isclose(lat.max(), 90 - d / 2) and np.isclose(lat.min(), -90 + d / 2)):
-            raise ValueError("latitudes without poles must span +-(90 - d/2)")
-        w = np.cos(np.deg2rad(lat))
-    return w / w.mean()
-
-
 def channel_loss_weights(targets_template: xr.Dataset, per_variable_weights=None) -> np.ndarray:
     """W [num_lat * num_lon, channels] (float32) such that the weighted MSE is sum(W * err^2).
 
@@ -63,7 +41,9 @@ def channel_loss_weights(targets_template: xr.Dataset, per_variable_weights=None
       per_variable_weights: name -> weight (default GenCast's); missing names weigh 1.
     """
     weights = GENCAST_PER_VARIABLE_WEIGHTS if per_variable_weights is None else per_variable_weights
-    lat_w = latitude_loss_weights(targets_template["lat"].values)
+    # cell-area weights with unit mean: the reference's normalized_latitude_weights (cos(lat),
+    # half-cell sin^2(d/4) at the poles) is the same sin-difference formula
+    lat_w = latitude_weights(targets_template["lat"].values).values
     num_lat, num_lon = targets_template.sizes["lat"], targets_template.sizes["lon"]
     node_w = np.repeat(lat_w, num_lon) / (num_lat * num_lon)  # mean over grid nodes
     columns = []

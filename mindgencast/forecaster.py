@@ -134,5 +134,6 @@ class Forecaster:
         task = self.model.task_config
         forcing_variables = tuple(forcings.data_vars) if forcings is not None else task.forcing_variables
         return dict(num_steps=num_steps, num_members=num_members, seed=seed,
-                    members_per_batch=members_per_batch or num_members, noise_source_factory=noise_source,
+                    members_per_batch=num_members if members_per_batch is None else members_per_batch,
+                    noise_source_factory=noise_source,
                     input_variables=task.input_variables, forcing_variables=forcing_variables)

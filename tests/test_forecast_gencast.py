@@ -114,3 +114,22 @@ def test_bad_initial_conditions_are_named(tiny_checkpoint, fixture_dir, referenc
         prepare(source, init_time="2030-01-01T00")
     with pytest.raises(ValueError, match="grid"):
         prepare(source.isel(lon=slice(0, 35)), init_time="2019-03-29T12")
+
+
+def test_failure_before_any_step_leaves_nothing_and_outputs_are_not_overwritten(job, forecast, tmp_path):
+    out = tmp_path / "f.nc"
+
+    def broken_factory(seed, keys):
+        raise RuntimeError("device lost")
+
+    with pytest.raises(RuntimeError, match="device lost"):
+        job.forecaster.forecast_to_file(job.inputs, job.targets_template, out, num_steps=1, num_members=1,
+                                        noise_source=broken_factory, progress=False, init_time=job.init_time)
+    assert list(tmp_path.iterdir()) == []  # no .partial left to block the next run
+    for bad, message in ((dict(sampler="dpm"), "unknown sampler"), (dict(sampler_steps=0), "sampler-steps"),
+                         (dict(members_per_batch=0), "members_per_batch")):
+        with pytest.raises(ValueError, match=message):
+            job.run(out, steps=1, members=1, progress=False, **bad)
+        assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FileExistsError, match="exists"):
+        job.run(forecast, steps=1, members=1, progress=False)

@@ -174,3 +174,11 @@ def test_matches_the_synthetic_worlds_analytic_moments():
         np.testing.assert_array_less(np.abs(stats.diffs_stddev_by_level[name].values / law.diffs_stddev[name].values
                                             - 1), 0.06, err_msg=name)
     assert stats.min_by_level["sea_surface_temperature"].item() == pytest.approx(271.35)  # the world's SST floor
+
+
+def test_series_without_a_12h_pair_is_a_clear_error():
+    times = pd.date_range("2000-01-01", periods=2, freq="6h")
+    ds = xr.Dataset({"2m_temperature": (("time", "lat", "lon"), np.full((2, 3, 4), 280.0, np.float32))},
+                    coords={"time": times, "lat": [-90.0, 0.0, 90.0], "lon": [0.0, 90.0, 180.0, 270.0]})
+    with pytest.raises(ValueError, match="no pair 12h apart|no pair 0 days 12:00:00 apart"):
+        compute_statistics(ds, variables=["2m_temperature"])

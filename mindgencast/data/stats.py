@@ -112,6 +112,9 @@ def _time_lag(times: np.ndarray, step: str) -> int:
     lag = target / dt
     if lag < 1 or lag != int(lag):
         raise ValueError(f"difference step {target} is not a whole multiple of the data spacing {dt}")
+    if times.size <= lag:
+        raise ValueError(f"{times.size} times spaced {dt} hold no pair {target} apart; diffs_stddev_by_level "
+                         "needs a longer time series")
     return int(lag)
 
 

@@ -46,7 +46,7 @@ class ForecastJob:
     inputs: xr.Dataset
     targets_template: xr.Dataset
     init_time: object
-    checkpoint_path: str
+    checkpoint_name: str
 
     @classmethod
     def prepare(cls, checkpoint, stats, init, init_time=None, compute_dtype: str = "float32",
@@ -64,20 +64,32 @@ class ForecastJob:
         state = initial_state(init, ckpt.task_config, init_time=init_time, grid=grid)
         inputs, template = state.inputs, state.targets_template
         model = GenCast(ckpt, compute_dtype=compute_dtype, graph_builder=graph_builder)
-        path = os.fspath(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else ckpt.description
-        return cls(Forecaster(model, stats), inputs, template, state.init_time, path)
+        if isinstance(checkpoint, (str, os.PathLike)):
+            name = os.path.basename(os.path.normpath(os.fspath(checkpoint)))
+        else:  # an in-memory checkpoint: identify it by its weights
+            from mindgencast.training.job import parameter_checksum
+
+            name = f"sha256:{parameter_checksum(ckpt.params)[:16]}"
+        return cls(Forecaster(model, stats), inputs, template, state.init_time, name)
 
     def run(self, out, steps: int = 30, members: int = 8, members_per_batch: Optional[int] = None, seed: int = 0,
             sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, ensemble_stats: bool = False,
-            resume: bool = False, progress: bool = True):
+            resume: bool = False, progress: bool = True, overwrite: bool = False):
         """Rolls out into ``out`` (CF NetCDF, atomic; resumable). Returns the path."""
+        from mindgencast.diffusion.samplers.base import SAMPLERS
+
         if members < 1:
             raise ValueError(f"--members must be >= 1, got {members}")
-        attrs = {"checkpoint": os.path.basename(self.checkpoint_path), "sampler": sampler,
-                 "sampler_steps": str(sampler_steps or self.forecaster.model.sampler_config.num_noise_levels),
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+        if sampler_steps is not None and sampler_steps < 1:
+            raise ValueError(f"--sampler-steps must be >= 1, got {sampler_steps}")
+        steps_used = self.forecaster.model.sampler_config.num_noise_levels if sampler_steps is None else sampler_steps
+        attrs = {"checkpoint": self.checkpoint_name, "sampler": sampler, "sampler_steps": str(steps_used),
                  "source": f"mindgencast {__version__} (GenCast, MindSpore)",
                  "title": "GenCast ensemble forecast"}
         return self.forecaster.forecast_to_file(
             self.inputs, self.targets_template, out, num_steps=steps, num_members=members, seed=seed,
             members_per_batch=members_per_batch, sampler=sampler, sampler_steps=sampler_steps,
-            ensemble_stats=ensemble_stats, resume=resume, attrs=attrs, progress=progress, init_time=self.init_time)
+            ensemble_stats=ensemble_stats, resume=resume, attrs=attrs, progress=progress, init_time=self.init_time,
+            overwrite=overwrite)

@@ -257,6 +257,7 @@ def run_forecast(
     ensemble_stats: bool = False,
     attrs: Mapping[str, object] | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> pathlib.Path:
     """Everything ``mindgencast forecast`` does after loading the model and data:
     validate, open (or resume) ``<out_path>.partial``, roll out, rename to ``out_path``.
@@ -276,6 +277,8 @@ def run_forecast(
         raise FileNotFoundError(f"output directory {out_path.parent} does not exist; create it first")
     if ensemble_stats and num_members < 2:
         raise ValueError("ensemble statistics (spread) need at least 2 members; raise --members")
+    if out_path.exists() and not overwrite:
+        raise FileExistsError(f"{out_path} exists; choose another --out or pass overwrite=True (--overwrite)")
     if not resume and partial_path(out_path).exists():
         raise ValueError(f"{partial_path(out_path)} holds an interrupted forecast; pass --resume to "
                          "continue it, or delete it to start again")
@@ -297,7 +300,10 @@ def run_forecast(
                 noise_source_factory=noise_source_factory, writer=writer, progress=progress,
                 start_step=writer.completed_steps)
     except BaseException:
+        completed = writer.completed_steps
         writer.close()  # the partial file keeps every completed step for --resume
+        if completed == 0 and not resume:
+            partial_path(out_path).unlink(missing_ok=True)  # nothing to resume: leave no output
         raise
     return writer.finalize()
 

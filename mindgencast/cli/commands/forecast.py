@@ -24,6 +24,7 @@ def add_arguments(parser):
     parser.add_argument("--compute-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     parser.add_argument("--ensemble-stats", action="store_true", help="also write ensemble mean and spread")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted forecast")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--out", default="forecast.nc")
 
@@ -40,6 +41,7 @@ def run(args) -> int:
                               init_time=args.init_time, compute_dtype=args.compute_dtype)
     path = job.run(out=args.out, steps=args.steps, members=args.members, members_per_batch=args.members_per_batch,
                    seed=args.seed, sampler=args.sampler, sampler_steps=args.sampler_steps,
-                   ensemble_stats=args.ensemble_stats, resume=args.resume, progress=not args.no_progress)
+                   ensemble_stats=args.ensemble_stats, resume=args.resume, progress=not args.no_progress,
+                   overwrite=args.overwrite)
     print(f"wrote {os.fspath(path)}")
     return 0
