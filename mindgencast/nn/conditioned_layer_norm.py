@@ -51,7 +51,14 @@ class LinearNormConditioning(nn.Cell):
 
 
 class ConditionedLayerNorm(nn.Cell):
-    """``layer_norm`` followed by ``LinearNormConditioning`` (no own scale/offset)."""
+    """``layer_norm`` followed by ``LinearNormConditioning`` (no own scale/offset).
+
+    Inputs:
+      - **x** (Tensor) - [num_nodes, batch, d].
+      - **c** (Tensor) - [batch, cond_size], the noise-level encoding.
+    Outputs:
+      - Tensor [num_nodes, batch, d].
+    """
 
     def __init__(self, cond_size: int, d: int):
         super().__init__()

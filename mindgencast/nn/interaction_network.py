@@ -157,7 +157,13 @@ class Mesh2GridDecoder(nn.Cell):
 
 
 class _OutputMLP(nn.Cell):
-    """The decoder's output MLP (no layer norm); holds ``mlp`` so names mirror the reference."""
+    """The decoder's output MLP (no layer norm); holds ``mlp`` so names mirror the reference.
+
+    Inputs:
+      - **x** (Tensor) - [num_grid_nodes, batch, latent_size].
+    Outputs:
+      - Tensor [num_grid_nodes, batch, node_output_size].
+    """
 
     def __init__(self, in_size, output_sizes, compute_dtype):
         super().__init__()
