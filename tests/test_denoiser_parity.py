@@ -107,3 +107,14 @@ def test_built_graphs_match_jax_when_given_the_reference_tie_choices(tiny_checkp
         d = abs(plain[v] - ref[v]).max([dim for dim in ref[v].dims if dim not in ("lat", "lon")])
         differs |= d.values > 1e-4
     assert set(zip(*np.nonzero(differs))) <= {(10, 0), (12, 0), (13, 0)}  # grid nodes 360, 432, 468
+
+
+def test_float16_compute_stays_close_to_float32(tiny_checkpoint, reference_graph_builder, data, fixture_dir):
+    """compute_dtype="float16" runs the matmuls in half precision (norms, softmax and
+    aggregation stay float32): close to, but not identical with, the float32 result."""
+    m = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder, compute_dtype="float16")
+    out = m.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"])
+    err = _max_abs(out, load_nc(fixture_dir / "denoiser_output.nc"))
+    assert 1e-5 < err < 0.1, err
+    with pytest.raises(ValueError, match="compute_dtype"):
+        GenCast(tiny_checkpoint, compute_dtype="int8")
