@@ -5,7 +5,7 @@ min_by_level.nc (the layout NormalizationStats.load reads) in one streaming pass
 time: memory is bounded by --time-chunk, not by the number of years. Moments are
 unweighted, NaN-ignoring (SST over land), over all times and grid points, per level;
 diffs_stddev is the standard deviation of 12 h differences x(t + 12h) - x(t).
-Nothing is written unless every statistic is computed.
+Nothing is written unless every statistic is computed (each file is replaced atomically).
 
 examples:
   mindgencast stats --data era5_1deg.nc --out stats/
@@ -22,8 +22,9 @@ HELP = "compute normalisation statistics (mean, stddev, diffs stddev, min) of a 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--data", required=True, metavar="PATH",
-                        help="ERA5 in WeatherBench2 layout (NetCDF file or Zarr store) or CDS files")
+    parser.add_argument("--data", required=True, nargs="+", metavar="PATH",
+                        help="ERA5 in WeatherBench2 layout (NetCDF file or Zarr store), or several files "
+                             "merged (e.g. CDS pressure-level and single-level files)")
     parser.add_argument("--out", required=True, metavar="DIR", help="directory for the four .nc files")
     parser.add_argument("--levels", type=int, nargs="+", default=None, metavar="HPA",
                         help="pressure levels to keep (default: all levels of the data)")
@@ -37,7 +38,7 @@ def run(args) -> int:
     from mindgencast.data.era5_io import open_era5
     from mindgencast.data.stats import compute_statistics
 
-    data = open_era5(args.data)
+    data = open_era5(args.data[0] if len(args.data) == 1 else args.data)
     stats = compute_statistics(data, variables=args.variables, levels=args.levels, time_chunk=args.time_chunk)
     stats.save(args.out)
     names = sorted(map(str, stats.mean_by_level.data_vars))
