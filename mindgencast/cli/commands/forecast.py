@@ -22,6 +22,9 @@ def add_arguments(parser):
                                                                  "euler_maruyama"])
     parser.add_argument("--sampler-steps", type=int, default=None, help="override the sampler's noise levels")
     parser.add_argument("--compute-dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument("--mode", default="graph", choices=["graph", "pynative"],
+                        help="MindSpore execution mode: graph (default; Ascend) or pynative (op by op: far less "
+                             "memory on the CPU backend, see docs/performance.md)")
     parser.add_argument("--ensemble-stats", action="store_true", help="also write ensemble mean and spread")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted forecast")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -36,7 +39,7 @@ def run(args) -> int:
 
     from mindgencast.forecast.forecast_job import ForecastJob
 
-    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_context(mode=ms.GRAPH_MODE if args.mode == "graph" else ms.PYNATIVE_MODE)
     job = ForecastJob.prepare(checkpoint=args.checkpoint, stats=args.stats, init=args.init,
                               init_time=args.init_time, compute_dtype=args.compute_dtype)
     path = job.run(out=args.out, steps=args.steps, members=args.members, members_per_batch=args.members_per_batch,
