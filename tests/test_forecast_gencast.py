@@ -133,3 +133,22 @@ def test_failure_before_any_step_leaves_nothing_and_outputs_are_not_overwritten(
         assert list(tmp_path.iterdir()) == []
     with pytest.raises(FileExistsError, match="exists"):
         job.run(forecast, steps=1, members=1, progress=False)
+
+
+def test_forecast_cli_end_to_end(fixture_dir, tmp_path):
+    """`mindgencast convert` then `mindgencast forecast` on DeepMind's example-batch file."""
+    from mindgencast.cli.main import main
+
+    ckpt = tmp_path / "ckpt"
+    assert main(["convert", str(fixture_dir / "checkpoint.npz"), str(ckpt), "--grid", "10"]) == 0
+    out = tmp_path / "fc.nc"
+    args = ["forecast", "--checkpoint", str(ckpt), "--stats", str(fixture_dir / "stats"),
+            "--init", str(fixture_dir / "source.nc"), "--init-time", "2019-03-29T12", "--steps", "1",
+            "--members", "2", "--sampler-steps", "2", "--no-progress", "--out", str(out)]
+    assert main(args) == 0
+    ds = xr.open_dataset(out, decode_timedelta=True)
+    assert ds.sizes["member"] == 2 and ds.attrs["checkpoint"] == "ckpt" and ds.attrs["sampler_steps"] == "2"
+    assert main(args) == 2  # refuses to overwrite
+    assert main(args + ["--overwrite"]) == 0
+    assert main(args[:-2] + ["--members", "0", "--out", str(tmp_path / "g.nc")]) == 2
+    assert not (tmp_path / "g.nc").exists()
