@@ -16,8 +16,8 @@ from mindgencast.config import (
     config_from_dict,
     config_to_dict,
     load_config,
-    num_target_channels,
     node_output_size,
+    num_target_channels,
     save_config,
 )
 from mindgencast.config.builtin import builtin_config, builtin_config_names

@@ -8,8 +8,8 @@ on |D| up to 8.1 and relative 1e-5 on the loss.
 
 import numpy as np
 import pytest
-
 from conftest import load_nc
+
 from mindgencast.model import DataMismatchError, GenCast
 
 

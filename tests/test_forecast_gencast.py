@@ -4,8 +4,8 @@ import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
-
 from conftest import load_nc
+
 from mindgencast.data.normalization import NormalizationStats
 from mindgencast.diffusion.noise_source import SphericalNoiseSource
 from mindgencast.forecast.forecast_job import ForecastJob

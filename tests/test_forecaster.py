@@ -9,8 +9,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from conftest import load_nc
+
 from mindgencast.data.normalization import NormalizationStats
 from mindgencast.diffusion.noise_source import ReplayNoiseSource
 from mindgencast.forecaster import Forecaster

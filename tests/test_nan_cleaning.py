@@ -4,8 +4,8 @@ NaN elsewhere rejected by name."""
 import numpy as np
 import pytest
 import xarray as xr
-
 from conftest import load_nc
+
 from mindgencast.data.nan_cleaning import clean_nans, nan_mask, reintroduce_nans
 from mindgencast.data.normalization import NormalizationStats
 

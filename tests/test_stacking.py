@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import xarray as xr
-
 from conftest import load_nc
+
 from mindgencast.data.stacking import stack_dataset, stacked_channels, unstack_to_dataset
 from mindgencast.grid_stacking import stack_to_nodes
 

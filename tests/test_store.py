@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-
 from conftest import load_nc
+
 from mindgencast.cli.main import main as cli_main
 from mindgencast.config.builtin import builtin_config
 from mindgencast.config.schemas import TaskConfig

@@ -8,7 +8,8 @@ import xarray as xr
 
 from mindgencast.cli.main import main
 from mindgencast.config.builtin import builtin_config
-from mindgencast.data.synthetic import SyntheticWorld, world as world_module
+from mindgencast.data.synthetic import SyntheticWorld
+from mindgencast.data.synthetic import world as world_module
 
 _STATS = ("mean_by_level", "stddev_by_level", "diffs_stddev_by_level", "min_by_level")
 

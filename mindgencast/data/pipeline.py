@@ -104,7 +104,7 @@ class TrainingExamples:
             shape = [self.store.levels.size if d == "level" else 1 for d in dims]
 
             def constant(which):
-                return np.asarray(self.stats.statistic(which, like).values, np.float32).reshape(shape)
+                return np.asarray(self.stats.statistic(which, like).values, np.float32).reshape(shape)  # noqa: B023 (used within this iteration)
 
             residual = name in residual_of
             fill = constant("min_by_level") if name in NAN_VARIABLES else None

@@ -8,10 +8,10 @@ against a truth dataset. xarray in, xarray out; lat/lon are averaged, other dims
 
 from mindgencast.metrics.brier import brier_score, brier_skill_score, climatological_thresholds
 from mindgencast.metrics.crps import crps
+from mindgencast.metrics.evaluation import evaluate
 from mindgencast.metrics.latitude_weights import area_mean, latitude_weights
 from mindgencast.metrics.rank_histogram import rank_histogram
 from mindgencast.metrics.regions import REGIONS, Region, region_mask, regional_mean
-from mindgencast.metrics.evaluation import evaluate
 from mindgencast.metrics.rmse import ensemble_mean_rmse, ensemble_mean_squared_error, ensemble_spread, ensemble_variance
 from mindgencast.metrics.spread_skill import spread_skill_ratio
 

@@ -146,7 +146,7 @@ def _all_moments(datasets, truths, variable, metrics, fair, masks, thresholds, g
     out = {}
     for key in batches[0][2]:
         rows = {}
-        for inits, leads, moments in batches:
+        for inits, _leads, moments in batches:
             rows.setdefault(tuple(inits), []).append(moments[key])
         out[key] = xr.concat([xr.concat(r, dim=LEAD_DIM) for r in rows.values()], dim=INIT_DIM)
     return out

@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from mindgencast.metrics import climatological_thresholds
     from mindgencast.metrics.alignment import forecast_variables, standardise
     from mindgencast.metrics.evaluation import DEFAULT_METRICS, evaluate
-    from mindgencast.metrics.scorecard import CURVE_PLOTS, curves_figure, scorecard_figure
     from mindgencast.metrics.score_files import atomic_outputs, scores_to_dataframe
+    from mindgencast.metrics.scorecard import CURVE_PLOTS, curves_figure, scorecard_figure
 
     forecasts = [_open(p, "forecast") for p in args.forecast]
     truth = _open(args.truth, "truth")
