@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from mindgencast.diffusion.samplers.churn import apply_churn
+from mindgencast.diffusion.samplers.heun import heun_step
 from mindgencast.diffusion.schedules import check_sigmas, churn_gammas
 
 __all__ = ["sample_edm_sde"]
@@ -55,13 +56,5 @@ def sample_edm_sde(
     for i, (sigma, sigma_next) in enumerate(zip(sigmas[:-1], sigmas[1:])):
         if s_churn > 0:
             x, sigma = apply_churn(x, sigma, float(gammas[i]), s_noise, noise_source, i)
-        x_denoised = denoise(x, sigma)
-        if sigma_next == 0:
-            # Euler step to sigma = 0: exactly the denoised state.
-            x = x_denoised
-            continue
-        d = (x - x_denoised) / sigma
-        x_euler = x + (sigma_next - sigma) * d
-        d_next = (x_euler - denoise(x_euler, sigma_next)) / sigma_next
-        x = x + (sigma_next - sigma) * 0.5 * (d + d_next)
+        x = heun_step(denoise, x, sigma, sigma_next)  # from the raised level sigma_hat
     return x

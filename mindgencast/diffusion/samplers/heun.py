@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 
 from mindgencast.diffusion.schedules import check_sigmas
 
-__all__ = ["sample_heun"]
+__all__ = ["sample_heun", "heun_step"]
 
 
 def sample_heun(
@@ -44,13 +44,19 @@ def sample_heun(
     """
     sigmas = check_sigmas(sigmas)
     for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
-        x_denoised = denoise(x, sigma)
-        if sigma_next == 0:
-            # Euler step to sigma = 0: x + (0 - sigma) (x - D) / sigma == D, without rounding.
-            x = x_denoised
-            continue
-        d = (x - x_denoised) / sigma
-        x_euler = x + (sigma_next - sigma) * d
-        d_next = (x_euler - denoise(x_euler, sigma_next)) / sigma_next
-        x = x + (sigma_next - sigma) * 0.5 * (d + d_next)
+        x = heun_step(denoise, x, sigma, sigma_next)
     return x
+
+
+def heun_step(denoise: Callable[[Any, float], Any], x: Any, sigma: float, sigma_next: float) -> Any:
+    """One step of EDM Algorithm 1 (lines 4-8): Euler with the PF-ODE slope
+    d = (x - D(x; sigma)) / sigma, then the trapezoidal (2nd-order) correction; the step to
+    sigma_next = 0 stays Euler, which lands exactly on D(x; sigma)."""
+    x_denoised = denoise(x, sigma)
+    if sigma_next == 0:
+        # Euler step to sigma = 0: x + (0 - sigma) (x - D) / sigma == D, without rounding.
+        return x_denoised
+    d = (x - x_denoised) / sigma
+    x_euler = x + (sigma_next - sigma) * d
+    d_next = (x_euler - denoise(x_euler, sigma_next)) / sigma_next
+    return x + (sigma_next - sigma) * 0.5 * (d + d_next)
