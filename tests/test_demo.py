@@ -23,5 +23,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     # the exact conditional ensemble is the best forecast there is: it must beat persistence
     persistence = xr.open_dataset(out / "scores_vs_persistence.nc", decode_timedelta=True)["geopotential"]
     assert (oracle < persistence.sel(region="global", level=500, metric="baseline_crps").values).all()
+    # even 10 training steps give a forecast better than persistence for z500 (observed 147 vs 214)
+    assert (crps < persistence.sel(region="global", level=500, metric="baseline_crps").values).all()
     # a second run refuses to overwrite the outputs
     assert main(["demo", "--quick", "--out", str(out)]) == 2
