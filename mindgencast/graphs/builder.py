@@ -51,6 +51,8 @@ class GenCastGraphs:
         reference computes it).
       attention_neighbours: [num_mesh_nodes, max_k] int32, row i ascending, padded with i.
       attention_neighbour_mask: [num_mesh_nodes, max_k] bool, True for real neighbours.
+      mesh2grid_tie_breaking: ``"trimesh"`` or ``"geometric"``, how grid points on the edge
+        shared by two mesh triangles picked one (``grid_mesh_connectivity``).
     """
 
     grid_lat: np.ndarray
@@ -77,6 +79,7 @@ class GenCastGraphs:
     query_radius: float
     attention_neighbours: np.ndarray
     attention_neighbour_mask: np.ndarray
+    mesh2grid_tie_breaking: str
 
     @property
     def num_grid_nodes(self) -> int:
@@ -124,6 +127,7 @@ def build_gencast_graphs(
     radius_query_fraction_edge_length: float,
     attention_k_hop: int,
     cache_dir=None,
+    tie_breaking: str = "auto",
 ) -> GenCastGraphs:
     """Builds GenCast's graphs for a lat-lon grid, or loads them from the disk cache.
 
@@ -135,6 +139,9 @@ def build_gencast_graphs(
       attention_k_hop: hops of the attention neighbourhood (16 in the published models).
       cache_dir: folder of the cache (default ``$MINDGENCAST_CACHE`` or
         ``~/.cache/mindgencast/graphs``); ``False`` builds without reading or writing it.
+      tie_breaking: mesh -> grid choice for grid points on the edge shared by two mesh
+        triangles: ``"trimesh"`` (the reference's pick, needs rtree), ``"geometric"``, or
+        ``"auto"`` (``"trimesh"`` if rtree is importable); see ``grid_mesh_connectivity``.
 
     Returns:
       GenCastGraphs; identical arrays whether built or loaded.
@@ -146,6 +153,7 @@ def build_gencast_graphs(
         mesh_size=int(mesh_size),
         radius_query_fraction_edge_length=float(radius_query_fraction_edge_length),
         attention_k_hop=int(attention_k_hop),
+        tie_breaking=grid_mesh_connectivity.resolve_tie_breaking(tie_breaking),
     )
     if cache_dir is False:
         return _build(lat, lon, **params)
@@ -159,7 +167,7 @@ def build_gencast_graphs(
 
 
 def graphs_for_config(
-    lat: np.ndarray, lon: np.ndarray, arch: DenoiserArchitectureConfig, cache_dir=None
+    lat: np.ndarray, lon: np.ndarray, arch: DenoiserArchitectureConfig, cache_dir=None, tie_breaking: str = "auto"
 ) -> GenCastGraphs:
     """:func:`build_gencast_graphs` with the mesh size, radius and k-hop of ``arch``."""
     return build_gencast_graphs(
@@ -169,6 +177,7 @@ def graphs_for_config(
         radius_query_fraction_edge_length=arch.radius_query_fraction_edge_length,
         attention_k_hop=arch.sparse_transformer_config.attention_k_hop,
         cache_dir=cache_dir,
+        tie_breaking=tie_breaking,
     )
 
 
@@ -177,7 +186,8 @@ def with_mesh2grid_edges(graphs: GenCastGraphs, mesh_indices: np.ndarray, grid_i
 
     A grid point that lies exactly on a mesh edge is contained by both adjacent triangles;
     the reference's pick between them is decided by sort order inside trimesh, not by
-    geometry, so parity tests against reference outputs can adopt its edges with this.
+    geometry. ``tie_breaking="trimesh"`` reproduces it; graphs built without rtree
+    (``"geometric"``) can adopt the reference's edges with this.
 
     Args:
       mesh_indices: [num_edges] senders (mesh nodes); grid_indices: [num_edges] receivers.
@@ -205,7 +215,12 @@ def with_mesh2grid_edges(graphs: GenCastGraphs, mesh_indices: np.ndarray, grid_i
 
 
 def _build(
-    lat: np.ndarray, lon: np.ndarray, mesh_size: int, radius_query_fraction_edge_length: float, attention_k_hop: int
+    lat: np.ndarray,
+    lon: np.ndarray,
+    mesh_size: int,
+    radius_query_fraction_edge_length: float,
+    attention_k_hop: int,
+    tie_breaking: str,
 ) -> GenCastGraphs:
     mesh, permutation = permute_mesh_to_banded(finest_mesh(mesh_size))
     mesh_senders, mesh_receivers = faces_to_edges(mesh.faces)
@@ -219,7 +234,7 @@ def _build(
     grid_xyz = grid_mesh_connectivity.grid_positions(lat, lon)
 
     g2m_grid, g2m_mesh = grid_mesh_connectivity.radius_query_edges(grid_xyz, mesh.vertices, query_radius)
-    m2g_grid, m2g_mesh = grid_mesh_connectivity.containing_triangle_edges(grid_xyz, mesh)
+    m2g_grid, m2g_mesh = grid_mesh_connectivity.containing_triangle_edges(grid_xyz, mesh, tie_breaking)
     neighbours, neighbour_mask = attention_neighbourhood.k_hop_neighbours(
         mesh_senders, mesh_receivers, mesh.num_vertices, attention_k_hop
     )
@@ -254,6 +269,7 @@ def _build(
         query_radius=query_radius,
         attention_neighbours=neighbours,
         attention_neighbour_mask=neighbour_mask,
+        mesh2grid_tie_breaking=tie_breaking,
     )
 
 

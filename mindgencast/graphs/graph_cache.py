@@ -25,9 +25,16 @@ from mindgencast.graphs.builder import GenCastGraphs
 __all__ = ["FORMAT_VERSION", "default_cache_dir", "cache_key", "cache_path", "load", "save"]
 
 # Bump whenever the construction or the stored fields change: old files are then ignored.
-FORMAT_VERSION = 1
+# 2: mesh -> grid ties broken as trimesh does (with rtree), `mesh2grid_tie_breaking` stored.
+FORMAT_VERSION = 2
 
-_SCALAR_FIELDS = ("mesh_size", "radius_query_fraction_edge_length", "attention_k_hop", "query_radius")
+_SCALAR_FIELDS = (
+    "mesh_size",
+    "radius_query_fraction_edge_length",
+    "attention_k_hop",
+    "query_radius",
+    "mesh2grid_tie_breaking",
+)
 
 
 def default_cache_dir() -> pathlib.Path:
@@ -39,11 +46,21 @@ def default_cache_dir() -> pathlib.Path:
 
 
 def cache_key(
-    lat: np.ndarray, lon: np.ndarray, mesh_size: int, radius_query_fraction_edge_length: float, attention_k_hop: int
+    lat: np.ndarray,
+    lon: np.ndarray,
+    mesh_size: int,
+    radius_query_fraction_edge_length: float,
+    attention_k_hop: int,
+    tie_breaking: str,
 ) -> str:
-    """Hex sha256 of the format version, the float32 grid and the graph parameters."""
+    """Hex sha256 of the format version, the float32 grid and the graph parameters.
+
+    ``tie_breaking`` is the resolved mesh -> grid tie rule (``"trimesh"`` or ``"geometric"``).
+    """
     digest = hashlib.sha256()
-    digest.update(f"v{FORMAT_VERSION}|{mesh_size}|{radius_query_fraction_edge_length!r}|{attention_k_hop}|".encode())
+    digest.update(
+        f"v{FORMAT_VERSION}|{mesh_size}|{radius_query_fraction_edge_length!r}|{attention_k_hop}|{tie_breaking}|".encode()
+    )
     for coords in (lat, lon):
         coords = np.ascontiguousarray(coords, dtype=np.float32)
         digest.update(f"{coords.size}:".encode())
@@ -51,19 +68,21 @@ def cache_key(
     return digest.hexdigest()
 
 
-def cache_path(cache_dir, lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop) -> pathlib.Path:
+def cache_path(
+    cache_dir, lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop, tie_breaking
+) -> pathlib.Path:
     """Where the graphs for these arguments live (``cache_dir=None``: the default)."""
     folder = default_cache_dir() if cache_dir is None else pathlib.Path(cache_dir)
-    key = cache_key(lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop)
+    key = cache_key(lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop, tie_breaking)
     name = f"gencast_graphs_mesh{mesh_size}_k{attention_k_hop}_{lat.size}x{lon.size}_{key[:16]}.npz"
     return folder / name
 
 
-def load(path: pathlib.Path, lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop):
+def load(path: pathlib.Path, lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop, tie_breaking):
     """The cached graphs, or None if the file is missing, unreadable or not for these arguments."""
     if not path.is_file():
         return None
-    expected_key = cache_key(lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop)
+    expected_key = cache_key(lat, lon, mesh_size, radius_query_fraction_edge_length, attention_k_hop, tie_breaking)
     try:
         with np.load(path, allow_pickle=False) as stored:
             if str(stored["cache_key"]) != expected_key:
@@ -88,6 +107,7 @@ def save(path: pathlib.Path, graphs: GenCastGraphs) -> None:
         graphs.mesh_size,
         graphs.radius_query_fraction_edge_length,
         graphs.attention_k_hop,
+        graphs.mesh2grid_tie_breaking,
     )
     arrays = {field.name: np.asarray(getattr(graphs, field.name)) for field in dataclasses.fields(GenCastGraphs)}
     temporary = None

@@ -8,17 +8,28 @@ connect the grid to the mesh with two bipartite graphs. Reference:
   (chord) distance ``radius`` on the unit sphere (``scipy.spatial.cKDTree``, ``<= radius``).
 * mesh -> grid (decoder): every grid point receives from the 3 vertices of the mesh
   triangle that contains it. The reference asks ``trimesh.proximity.closest_point`` for the
-  planar triangle closest to the point; we compute the same thing without trimesh/rtree:
+  planar triangle closest to the point; we compute the same thing without trimesh:
   candidate faces around the nearest mesh vertices (with a proof that no other face can be
   closer, else more candidates), exact point-triangle distances, and trimesh's tie rule (two
   faces sharing the closest point on their common edge: the one whose normal points more
   towards the grid point wins, if both squared distances exceed 1e-8).
+
+  A grid point exactly on the edge shared by two triangles is equally close to both, and
+  trimesh's pick then depends on the order of its candidates: the order in which its rtree
+  returns the faces, and ``np.argsort`` of their distances (numpy's AVX-512 sort where the
+  fixture was made; it orders equal values unlike a stable sort). ``tie_breaking="trimesh"``
+  (default when the ``rtree`` package is importable) repeats trimesh's procedure wherever its
+  pick can depend on that order: the same rtree over the same face boxes, the same query box,
+  the same distance arithmetic and the same argsort. ``"geometric"`` (the fallback without
+  rtree) breaks exact ties by computed distance, then by the lower face index.
 
 Grid node index = ``lat_index * num_lon + lon_index``; positions are computed in float32 from
 float32 degrees, as in the reference, so that edges at the radius boundary agree.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 from scipy import spatial
@@ -30,6 +41,7 @@ __all__ = [
     "radius_query_edges",
     "containing_faces",
     "containing_triangle_edges",
+    "resolve_tie_breaking",
 ]
 
 # trimesh's `tol.merge`: squared distances closer than this count as a tie between two faces.
@@ -79,16 +91,39 @@ def radius_query_edges(grid_xyz: np.ndarray, mesh_vertices: np.ndarray, radius: 
     return grid_indices[order], mesh_indices[order]
 
 
-def containing_faces(grid_xyz: np.ndarray, mesh: TriangularMesh) -> np.ndarray:
+def resolve_tie_breaking(tie_breaking: str = "auto") -> str:
+    """The mesh -> grid tie rule that ``tie_breaking`` stands for here.
+
+    Args:
+      tie_breaking: ``"trimesh"`` (needs the ``rtree`` package), ``"geometric"``, or
+        ``"auto"``: ``"trimesh"`` if rtree is importable, else ``"geometric"``.
+
+    Returns:
+      ``"trimesh"`` or ``"geometric"``.
+    """
+    rtree_available = importlib.util.find_spec("rtree") is not None
+    if tie_breaking == "auto":
+        return "trimesh" if rtree_available else "geometric"
+    if tie_breaking not in ("trimesh", "geometric"):
+        raise ValueError(f"tie_breaking must be 'auto', 'trimesh' or 'geometric', got {tie_breaking!r}")
+    if tie_breaking == "trimesh" and not rtree_available:
+        raise ImportError("tie_breaking='trimesh' needs the rtree package (pip install 'rtree>=1.3')")
+    return tie_breaking
+
+
+def containing_faces(grid_xyz: np.ndarray, mesh: TriangularMesh, tie_breaking: str = "auto") -> np.ndarray:
     """For every grid point, the mesh face closest to it (the one containing it).
 
     Args:
       grid_xyz: [num_points, 3] positions on the unit sphere.
       mesh: a closed triangular mesh inscribed in the unit sphere.
+      tie_breaking: how a point equally close to two faces picks one (see the module
+        docstring and :func:`resolve_tie_breaking`).
 
     Returns:
       [num_points] int64 face indices into ``mesh.faces``.
     """
+    tie_breaking = resolve_tie_breaking(tie_breaking)
     vertices = mesh.vertices.astype(np.float64)
     faces = mesh.faces.astype(np.int64)
     corners = vertices[faces]  # [num_faces, 3 corners, 3]
@@ -102,6 +137,8 @@ def containing_faces(grid_xyz: np.ndarray, mesh: TriangularMesh) -> np.ndarray:
 
     points = np.asarray(grid_xyz, dtype=np.float64)
     result = np.empty(points.shape[0], dtype=np.int64)
+    best_sq = np.empty(points.shape[0])  # squared distance to the chosen face
+    margin_sq = np.empty(points.shape[0])  # the next candidate's squared distance minus best_sq
     for start in range(0, points.shape[0], _CHUNK_SIZE):
         chunk = np.arange(start, min(start + _CHUNK_SIZE, points.shape[0]))
         num_nearest = _INITIAL_NEAREST_VERTICES
@@ -110,32 +147,47 @@ def containing_faces(grid_xyz: np.ndarray, mesh: TriangularMesh) -> np.ndarray:
             nearest_dist, nearest = tree.query(points[chunk], k=num_nearest)
             nearest = nearest.reshape(chunk.size, -1)
             candidates = faces_of_vertex[nearest].reshape(chunk.size, -1)
-            face, best_sq = _closest_candidate(points[chunk], candidates, corners, normals)
+            face, chunk_best_sq, second_sq = _closest_candidate(points[chunk], candidates, corners, normals)
             result[chunk] = face
+            best_sq[chunk], margin_sq[chunk] = chunk_best_sq, second_sq - chunk_best_sq
             if num_nearest == mesh.num_vertices:
                 break  # every face was a candidate
             # A face none of whose corners is among the nearest vertices has all corners at
             # distance >= r, so every point of it is at distance >= sqrt(r^2 - e^2/3)
             # (e = longest edge): it cannot beat (or tie with) the best candidate if below.
             outer_sq = nearest_dist.reshape(chunk.size, -1)[:, -1] ** 2 - longest_edge_sq / 3.0
-            proven = best_sq + 2.0 * _TIE_TOLERANCE < outer_sq
+            proven = chunk_best_sq + 2.0 * _TIE_TOLERANCE < outer_sq
             chunk = chunk[~proven]
             num_nearest *= 4
+    if tie_breaking == "trimesh":
+        # Trimesh's pick depends on its candidate order only where two faces are exactly
+        # equally close, or where its normal rule compares two faces (within 1e-8, both beyond
+        # 1e-8) and a third might take the place of the second. Every face within 2e-8 of the
+        # best was a candidate here (bound above) and distances are computed with trimesh's
+        # arithmetic, so elsewhere the geometric pick is trimesh's.
+        close_call = np.nonzero(
+            (margin_sq == 0.0) | ((margin_sq < 2.0 * _TIE_TOLERANCE) & (best_sq > 0.5 * _TIE_TOLERANCE))
+        )[0]
+        if close_call.size:
+            result[close_call] = _trimesh_picks(points[close_call], corners, normals, tree)
     return result
 
 
-def containing_triangle_edges(grid_xyz: np.ndarray, mesh: TriangularMesh) -> tuple[np.ndarray, np.ndarray]:
+def containing_triangle_edges(
+    grid_xyz: np.ndarray, mesh: TriangularMesh, tie_breaking: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Mesh -> grid edges from the 3 corners of each grid point's containing face.
 
     Args:
       grid_xyz: [num_grid_nodes, 3] grid positions.
       mesh: the (permuted) mesh.
+      tie_breaking: ``"auto"``, ``"trimesh"`` or ``"geometric"`` (:func:`containing_faces`).
 
     Returns:
       grid_indices, mesh_indices: [3 * num_grid_nodes] int64; grid node ``g`` receives from
       ``mesh.faces[face_g]`` in corner order at rows ``3g .. 3g+2`` (the reference's order).
     """
-    face = containing_faces(grid_xyz, mesh)
+    face = containing_faces(grid_xyz, mesh, tie_breaking)
     mesh_indices = mesh.faces[face].astype(np.int64).reshape(-1)
     grid_indices = np.repeat(np.arange(face.size, dtype=np.int64), 3)
     return grid_indices, mesh_indices
@@ -165,7 +217,8 @@ def _closest_candidate(
       corners: [num_faces, 3, 3] face corner positions; normals: [num_faces, 3] unit.
 
     Returns:
-      face: [n] chosen face; best_sq: [n] its squared distance.
+      face: [n] chosen face; best_sq: [n] its squared distance; second_sq: [n] the next
+      smallest squared distance of another candidate (inf if none).
     """
     # Drop repeated and missing candidates (sorted to the end) and the columns left empty.
     candidates = np.sort(candidates, axis=1)
@@ -195,7 +248,47 @@ def _closest_candidate(
         directions = offset[tied_rows[:, None], pair] / np.sqrt(dist_sq[tied_rows[:, None], pair])[..., None]
         alignment = np.sum(normals[pair_faces] * directions, axis=-1)
         chosen[tie] = pair[np.arange(pair.shape[0]), np.argmax(alignment, axis=1)]
-    return safe[rows, chosen], dist_sq[rows, chosen]
+    return safe[rows, chosen], dist_sq[rows, chosen], second_sq
+
+
+def _trimesh_picks(
+    points: np.ndarray, corners: np.ndarray, normals: np.ndarray, vertex_tree: spatial.cKDTree
+) -> np.ndarray:
+    """The face trimesh 4.6 (``proximity.closest_point``) picks for each point, ties included.
+
+    Candidates: the faces whose axis-aligned box meets the cube of half-side (distance to the
+    nearest vertex + 1e-8) around the point, in the order an rtree stream-loaded with the face
+    boxes (ids 0..F-1, libspatialindex defaults) returns them. The two smallest squared
+    distances by ``np.argsort`` (whose order of equal values is what decides exact ties);
+    if they differ by < 1e-8 and both exceed 1e-8, the face whose normal points more towards
+    the point, else the first.
+
+    Args:
+      points: [n, 3] float64; corners: [num_faces, 3, 3]; normals: [num_faces, 3] unit.
+      vertex_tree: cKDTree of all mesh vertices.
+
+    Returns:
+      [n] int64 face indices.
+    """
+    import rtree  # optional dependency, only for exact ties
+
+    boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)  # interleaved
+    index = rtree.index.Index(
+        ((face, box, None) for face, box in enumerate(boxes)), properties=rtree.index.Property(dimension=3)
+    )
+    reach = vertex_tree.query(points)[0][:, None] + _TIE_TOLERANCE
+    picks = np.empty(points.shape[0], dtype=np.int64)
+    for i, (point, query) in enumerate(zip(points, np.concatenate([points - reach, points + reach], axis=1))):
+        candidates = np.fromiter(index.intersection(query), dtype=np.int64)
+        offset = point - _closest_point_on_triangles(point, corners[candidates])
+        dist_sq = _dot3(offset, offset)
+        two = np.argsort(dist_sq)[:2] if candidates.size > 1 else np.zeros(2, dtype=np.int64)
+        chosen = two[0]
+        if np.ptp(dist_sq[two]) < _TIE_TOLERANCE and np.all(np.abs(dist_sq[two]) > _TIE_TOLERANCE):
+            directions = offset[two] / np.sqrt(dist_sq[two])[:, None]
+            chosen = two[np.argmax(np.sum(normals[candidates[two]] * directions, axis=-1))]
+        picks[i] = candidates[chosen]
+    return picks
 
 
 def _dot3(u: np.ndarray, v: np.ndarray) -> np.ndarray:
