@@ -87,16 +87,21 @@ def test_both_attention_implementations_match_jax(implementation, tiny_checkpoin
 def test_built_graphs_match_jax(tiny_checkpoint, data, fixture_dir):
     """mindgencast's own graphs (built, not read from graphs.npz) reproduce the JAX output,
     including at the 3 grid nodes on a mesh edge, where the mesh->grid triangle follows
-    trimesh's tie order (needs rtree and numpy's AVX-512 argsort, docs/graphs.md)."""
+    trimesh's tie order (needs rtree and numpy's AVX-512 argsort, docs/graphs.md). Where the
+    machine's argsort orders ties differently, the output still matches everywhere else and the
+    reference's picks for those 3 nodes restore full parity."""
     from test_graphs_fixture import reference_ties_reproducible
 
-    from mindgencast.graphs import graphs_for_config
+    from mindgencast.graphs import graphs_for_config, with_mesh2grid_edges
 
-    if not reference_ties_reproducible():
-        pytest.skip("needs rtree and numpy's AVX-512 argsort to reproduce trimesh's picks at exact ties")
+    exact = reference_ties_reproducible()
+    reference = np.load(fixture_dir / "graphs.npz")
 
     def builder(lat, lon, arch):
-        return graphs_for_config(lat, lon, arch, cache_dir=False, tie_breaking="trimesh")
+        own = graphs_for_config(lat, lon, arch, cache_dir=False)
+        if exact:
+            return own
+        return with_mesh2grid_edges(own, reference["mesh2grid_senders"], reference["mesh2grid_receivers"])
 
     out = GenCast(tiny_checkpoint, graph_builder=builder).denoise(
         data["inputs"], data["noisy"], data["sigma"], data["forcings"]

@@ -29,12 +29,6 @@ def reference_ties_reproducible() -> bool:
     return int(np.argsort(np.repeat([7.47e-03, 6.45e-03, 6.74e-05, 2.59e-02], 2))[0]) == 5
 
 
-needs_reference_ties = pytest.mark.skipif(
-    not reference_ties_reproducible(),
-    reason="needs rtree and numpy's AVX-512 argsort to reproduce trimesh's picks at exact ties",
-)
-
-
 @pytest.fixture(scope="module")
 def reference(fixture_dir):
     with np.load(fixture_dir / "graphs.npz") as stored:
@@ -93,8 +87,14 @@ def test_mesh_and_grid2mesh_edges_and_radius_are_identical(graphs, reference):
     assert len(g2m) == graphs.grid2mesh_senders.size == 1236
 
 
-@needs_reference_ties
 def test_mesh2grid_edges_are_identical_with_trimesh_tie_breaking(graphs, reference):
+    """Identical to the reference where rtree and numpy's argsort reproduce trimesh's tie order
+    (this machine and CI); elsewhere only the 3 edge-tie grid nodes may differ."""
+    if not reference_ties_reproducible():
+        ours = np.sort(graphs.mesh2grid_senders.reshape(-1, 3), axis=1)
+        theirs = np.sort(reference["mesh2grid_senders"].reshape(-1, 3), axis=1)
+        assert set(np.nonzero(np.any(ours != theirs, axis=1))[0].tolist()) <= {360, 432, 468}
+        return
     assert graphs.mesh2grid_tie_breaking == "trimesh"
     np.testing.assert_array_equal(graphs.mesh2grid_senders, reference["mesh2grid_senders"])
     np.testing.assert_array_equal(graphs.mesh2grid_receivers, reference["mesh2grid_receivers"])
