@@ -68,21 +68,22 @@ class Forecaster:
 
     def sample(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset,
                noise_source=None, seed: int = 0, sampler: str = "dpmpp2s",
-               num_steps: Optional[int] = None) -> xr.Dataset:
+               num_steps: Optional[int] = None, churn_arithmetic: str = "exact") -> xr.Dataset:
         """One sample of the state 12 h after the last input frame, in physical units.
 
         Args:
           inputs: physical inputs (batch, time=2, [level,] lat, lon), SST NaN over land allowed.
           targets_template: structure of the targets (values ignored, e.g. NaN).
           forcings: physical forcings at the target time.
-          noise_source, seed, sampler, num_steps: see :meth:`GenCast.sample`.
+          noise_source, seed, sampler, num_steps, churn_arithmetic: see :meth:`GenCast.sample`.
 
         Returns:
           Like ``targets_template``; SST NaN wherever any input frame was NaN.
         """
         norm_inputs, norm_forcings, clean_inputs = self.normalized_conditioning(inputs, forcings)
         residuals = self.model.sample(norm_inputs, targets_template, norm_forcings, noise_source=noise_source,
-                                      seed=seed, sampler=sampler, num_steps=num_steps)
+                                      seed=seed, sampler=sampler, num_steps=num_steps,
+                                      churn_arithmetic=churn_arithmetic)
         predictions = normalized_residuals_to_targets(residuals, clean_inputs, self.stats)
         return reintroduce_nans(predictions, inputs, self.nan_variables)
 

@@ -285,7 +285,7 @@ class GenCast:
 
     def sample(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset,
                noise_source=None, seed: int = 0, sampler: str = "dpmpp2s",
-               num_steps: Optional[int] = None) -> xr.Dataset:
+               num_steps: Optional[int] = None, churn_arithmetic: str = "exact") -> xr.Dataset:
         """Draws one sample per batch element of the normalised target residuals.
 
         Args:
@@ -295,6 +295,7 @@ class GenCast:
             spherical white noise seeded by ``seed``.
           sampler: "dpmpp2s" | "heun" | "euler" | "edm_sde" | "euler_maruyama".
           num_steps: overrides the sampler config's num_noise_levels.
+          churn_arithmetic: "exact" or "xla_float32" (replays DeepMind's float32 churn bit for bit).
         """
         from mindgencast.diffusion.noise_source import SphericalNoiseSource
         from mindgencast.diffusion.samplers.base import run_sampler
@@ -309,7 +310,8 @@ class GenCast:
         def array_noise(state, kind, step):
             return stack_to_nodes(source(template, kind, step), batch, n_lat, n_lon)
 
-        x0 = run_sampler(sampler, denoise, self.sampler_config, zeros, array_noise, num_steps=num_steps)
+        x0 = run_sampler(sampler, denoise, self.sampler_config, zeros, array_noise, num_steps=num_steps,
+                         churn_arithmetic=churn_arithmetic)
         return nodes_to_dataset(np.asarray(x0, np.float32), template)
 
 

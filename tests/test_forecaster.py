@@ -101,3 +101,28 @@ def test_every_sampler_runs_through_the_model(sampler, tiny_checkpoint, stats, p
     # SST NaN exactly where an input frame is NaN, as DeepMind's NaNCleaner
     nan_in = np.isnan(physical["inputs"]["sea_surface_temperature"]).any("time")
     assert (np.isnan(pred["sea_surface_temperature"].isel(time=0)) == nan_in).all()
+
+
+def test_reference_float32_churn_replays_jax_to_float_precision(tiny_checkpoint, stats, physical, fixture_dir,
+                                                                reference_graph_builder):
+    """With churn_arithmetic="xla_float32" the churn noise scales equal the fixture's
+    draw_effective_scale bit for bit, and the stochastic sample matches as tightly as the
+    deterministic one (README's own replay: 6.01e-6 stddev units)."""
+    from mindgencast.diffusion.samplers.churn import churn_noise_std
+    from mindgencast.diffusion.schedules import churn_gammas, sampler_sigmas
+
+    draws = load_nc(fixture_dir / "sampler_noise_draws.nc")
+    cfg = tiny_checkpoint.sampler_config
+    sigmas = sampler_sigmas(cfg)
+    gammas = churn_gammas(sigmas, cfg.stochastic_churn_rate, cfg.churn_min_noise_level, cfg.churn_max_noise_level)
+    scales = [churn_noise_std(s, g, cfg.noise_level_inflation_factor, "xla_float32")[1]
+              for s, g in zip(sigmas[:-1], gammas)]
+    effective = draws["draw_effective_scale"].values[draws["draw_kind"].values == "churn"]
+    np.testing.assert_array_equal(np.float32(scales), np.float32(effective))
+    assert scales[14] > 1e-4 and churn_noise_std(sigmas[14], gammas[14], 1.05)[1] == 0.0
+
+    f = _forecaster(tiny_checkpoint, stats, reference_graph_builder)
+    pred = f.sample(physical["inputs"], physical["targets"] * np.nan, physical["forcings"],
+                    noise_source=ReplayNoiseSource(draws), churn_arithmetic="xla_float32")
+    err = _max_err_in_stddev(pred, load_nc(fixture_dir / "sample_stochastic.nc"), stats)
+    assert err <= 2e-5, err

@@ -44,6 +44,7 @@ def run_sampler(
     template: Any,
     noise_source: Callable[[Any, str, int], Any],
     num_steps: Optional[int] = None,
+    churn_arithmetic: str = "exact",
 ) -> Any:
     """Draws the initial state and runs the named sampler down to sigma = 0.
 
@@ -59,6 +60,8 @@ def run_sampler(
       template: structure of the state, e.g. the normalised targets [batch, time, (level,) lat, lon].
       noise_source: see mindgencast.diffusion.noise_source.
       num_steps: overrides sampler_config.num_noise_levels (the number of sampler steps).
+      churn_arithmetic: "exact" (default) or "xla_float32" to replay DeepMind's reference
+        bit for bit (see churn.churn_noise_std); churn samplers only.
 
     Returns:
       The sample, same structure as template (normalised space).
@@ -76,5 +79,6 @@ def run_sampler(
             s_tmin=sampler_config.churn_min_noise_level,
             s_tmax=sampler_config.churn_max_noise_level,
             s_noise=sampler_config.noise_level_inflation_factor,
+            churn_arithmetic=churn_arithmetic,
         )
     return SAMPLERS[name](denoise, sigmas, x, noise_source, **params)

@@ -38,6 +38,7 @@ def sample_dpmpp_2s(
     s_tmin: float = 0.0,
     s_tmax: float = float("inf"),
     s_noise: float = 1.0,
+    churn_arithmetic: str = "exact",
 ) -> Any:
     """Runs DPM-Solver++(2S) with churn from noise level sigmas[0] down to sigmas[-1].
 
@@ -51,6 +52,7 @@ def sample_dpmpp_2s(
       s_churn: S_churn (GenCast: stochastic_churn_rate); 0 gives the deterministic ODE solver.
       s_tmin, s_tmax: churn only at sigma_i in [s_tmin, s_tmax] (churn_min/max_noise_level).
       s_noise: S_noise (noise_level_inflation_factor).
+      churn_arithmetic: "exact" or "xla_float32" (see churn.churn_noise_std).
 
     Returns:
       The state at sigmas[-1] (the sample when the schedule ends with 0), same structure as x.
@@ -61,7 +63,7 @@ def sample_dpmpp_2s(
         raise ValueError("a noise_source is needed for stochastic churn (s_churn > 0)")
     for i, (sigma, sigma_next) in enumerate(zip(sigmas[:-1], sigmas[1:])):
         if s_churn > 0:
-            x, sigma = apply_churn(x, sigma, float(gammas[i]), s_noise, noise_source, i)
+            x, sigma = apply_churn(x, sigma, float(gammas[i]), s_noise, noise_source, i, churn_arithmetic)
         x_denoised = denoise(x, sigma)
         if sigma_next == 0:
             # Last step: Euler to sigma = 0 is exactly the denoised state.

@@ -34,6 +34,7 @@ def sample_edm_sde(
     s_tmin: float = 0.0,
     s_tmax: float = float("inf"),
     s_noise: float = 1.0,
+    churn_arithmetic: str = "exact",
 ) -> Any:
     """Runs EDM Algorithm 2 from sigmas[0] down to sigmas[-1].
 
@@ -45,6 +46,7 @@ def sample_edm_sde(
         required when s_churn > 0, then called once per step.
       s_churn, s_tmin, s_tmax, s_noise: EDM's S_churn, S_tmin, S_tmax, S_noise.
         s_churn = 0 gives EDM Algorithm 1 (the Heun sampler).
+      churn_arithmetic: "exact" or "xla_float32" (see churn.churn_noise_std).
 
     Returns:
       The state at sigmas[-1], same structure as x.
@@ -55,6 +57,6 @@ def sample_edm_sde(
         raise ValueError("a noise_source is needed for stochastic churn (s_churn > 0)")
     for i, (sigma, sigma_next) in enumerate(zip(sigmas[:-1], sigmas[1:])):
         if s_churn > 0:
-            x, sigma = apply_churn(x, sigma, float(gammas[i]), s_noise, noise_source, i)
+            x, sigma = apply_churn(x, sigma, float(gammas[i]), s_noise, noise_source, i, churn_arithmetic)
         x = heun_step(denoise, x, sigma, sigma_next)  # from the raised level sigma_hat
     return x
