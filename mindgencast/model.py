@@ -125,17 +125,15 @@ class GenCast:
                 raise DataMismatchError(f"{what} lack the {dim!r} dimension")
 
     def _check_grid(self, lat: np.ndarray, lon: np.ndarray):
-        grid = self.config.grid
-        if grid is None:
+        """A converted checkpoint records its grid; data on any other grid are refused."""
+        if self.config.grid is None:
             return
-        ok = (lat.size == grid.num_lat and lon.size == grid.num_lon
-              and np.allclose(lat, grid.latitudes(), atol=1e-4) and np.allclose(lon, grid.longitudes(), atol=1e-4))
-        if not ok:
-            got = f"{lat.size} x {lon.size} points (lat {lat[0]:g}..{lat[-1]:g}, lon {lon[0]:g}..{lon[-1]:g})"
-            raise DataMismatchError(
-                f"data grid {got} does not match the checkpoint's {grid.resolution:g} deg grid "
-                f"({grid.num_lat} x {grid.num_lon}, lat -90..90 ascending, lon 0..{360 - grid.resolution:g}): "
-                "regrid the data or use a checkpoint for this grid")
+        from mindgencast.data.validation import DataValidationError, check_grid
+
+        try:
+            check_grid(xr.Dataset(coords={"lat": lat, "lon": lon}), self.config.grid)
+        except DataValidationError as e:
+            raise DataMismatchError(f"checkpoint grid mismatch: {e}") from None
 
     # ------------------------------------------------------------------ building
     def _build_graphs(self, lat, lon):
