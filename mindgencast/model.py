@@ -43,6 +43,14 @@ class _GridModel:
     denoiser: PreconditionedDenoiser
     lat: np.ndarray
     lon: np.ndarray
+    loss_cells: dict = dataclasses.field(default_factory=dict)  # per-variable weights -> DenoisingLoss
+
+    def loss_cell(self, targets: xr.Dataset, per_variable_weights) -> DenoisingLoss:
+        """The (compiled once) loss cell for these weights; targets only give the structure."""
+        key = None if per_variable_weights is None else tuple(sorted(per_variable_weights.items()))
+        if key not in self.loss_cells:
+            self.loss_cells[key] = DenoisingLoss(self.denoiser, channel_loss_weights(targets, per_variable_weights))
+        return self.loss_cells[key]
 
 
 class GenCast:
@@ -250,7 +258,7 @@ class GenCast:
                   per_variable_weights=None) -> DenoisingLoss:
         """The MindSpore loss cell for this grid (used by training)."""
         model, _ = self._prepare(inputs, targets, forcings)
-        return DenoisingLoss(model.denoiser, channel_loss_weights(targets, per_variable_weights))
+        return model.loss_cell(targets, per_variable_weights)
 
     def loss(self, inputs: xr.Dataset, targets: xr.Dataset, forcings: xr.Dataset, noise_levels=None,
              noise: Optional[xr.Dataset] = None, seed: int = 0, per_variable_weights=None) -> np.ndarray:
@@ -274,7 +282,7 @@ class GenCast:
 
             noise = spherical_white_noise_like(targets, rng)
         self._check_dataset(noise, self.task_config.target_variables, "noise")
-        cell = DenoisingLoss(model.denoiser, channel_loss_weights(targets, per_variable_weights))
+        cell = model.loss_cell(targets, per_variable_weights)
         n_lat, n_lon = model.lat.size, model.lon.size
         out = cell(Tensor(cond), Tensor(stack_to_nodes(targets, batch, n_lat, n_lon)),
                    Tensor(stack_to_nodes(noise, batch, n_lat, n_lon)),
