@@ -55,3 +55,8 @@ def test_bad_mesh_size_is_named():
     with pytest.raises(ValueError, match="mesh_size"):
         build_graphcast_graphs(np.linspace(-90, 90, 5), np.arange(0, 360, 90.0), mesh_size=-1,
                                radius_query_fraction_edge_length=0.6)
+
+
+def test_edge_levels(graphs, ref):
+    np.testing.assert_array_equal(graphs.mesh_edge_level, ref["mesh_edge_level"])
+    assert np.bincount(graphs.mesh_edge_level).tolist() == [60 * 4**s for s in range(3)]

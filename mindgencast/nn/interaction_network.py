@@ -8,7 +8,9 @@ All arrays are node-major: ``[num_nodes, batch, channels]``; edges ``[num_edges,
 Edge update:  e' = MLP_e([e, h_sender, h_receiver])
 Node update:  h' = MLP_n([h, sum_{edges into node} e'])   (sum in float32)
 Residuals:    h <- h + h',  e <- e + e'.
-Every MLP is followed by a noise-conditioned layer norm, except the decoder output MLP.
+Every MLP is followed by a layer norm, except the decoder output MLP: noise-conditioned
+for GenCast (``cond_size`` given, ``c`` passed), plain with learned scale/offset for
+GraphCast (``cond_size=None``, no ``c``).
 """
 
 from __future__ import annotations
@@ -17,38 +19,53 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mindgencast.nn.conditioned_layer_norm import LinearNormConditioning, layer_norm
+from mindgencast.nn.layer_norm import LayerNorm
 from mindgencast.nn.linear import MLP
 
-__all__ = ["NormedMLP", "Grid2MeshEncoder", "Mesh2GridDecoder"]
+__all__ = ["NormedMLP", "Grid2MeshEncoder", "Mesh2GridDecoder", "gather_nodes", "aggregate_messages"]
 
 
 class NormedMLP(nn.Cell):
-    """MLP (swish) followed by the noise-conditioned layer norm.
+    """MLP (swish) followed by a layer norm: noise-conditioned (GenCast) or plain (GraphCast).
+
+    Args:
+      cond_size: size of the conditioning vector; ``None`` for GraphCast's plain
+        ``LayerNorm`` (parameters ``layer_norm.scale`` / ``layer_norm.offset``).
 
     Inputs:
       - **x** (Tensor) - [num, batch, in_size].
-      - **c** (Tensor) - [batch, cond_size].
+      - **c** (Tensor) - [batch, cond_size]; omitted (None) when ``cond_size`` is None.
     Outputs:
       - Tensor [num, batch, out_size].
     """
 
-    def __init__(self, in_size: int, hidden_size: int, hidden_layers: int, out_size: int, cond_size: int,
+    def __init__(self, in_size: int, hidden_size: int, hidden_layers: int, out_size: int, cond_size,
                  compute_dtype=ms.float32):
         super().__init__()
         self.mlp = MLP(in_size, [hidden_size] * hidden_layers + [out_size], "swish", compute_dtype)
-        self.norm_conditioning = LinearNormConditioning(cond_size, out_size)
+        self.conditioned = cond_size is not None
+        if self.conditioned:
+            self.norm_conditioning = LinearNormConditioning(cond_size, out_size)
+        else:
+            self.layer_norm = LayerNorm(out_size)
 
-    def construct(self, x, c):
-        return self.norm_conditioning(layer_norm(self.mlp(x)), c)
+    def normalize(self, h, c=None):
+        """The layer norm alone, on an MLP output ``h``."""
+        if self.conditioned:
+            return self.norm_conditioning(layer_norm(h), c)
+        return self.layer_norm(h)
+
+    def construct(self, x, c=None):
+        return self.normalize(self.mlp(x), c)
 
 
-def _gather(nodes, index):
-    # nodes [N, B, C], index [E] -> [E, B, C]
+def gather_nodes(nodes, index):
+    """nodes [N, B, C] at ``index`` [E] -> [E, B, C] (sender or receiver states of edges)."""
     return ops.gather(nodes, index, 0)
 
 
-def _aggregate(messages, receivers, num_nodes):
-    # Sum of incoming messages per receiver, in float32 (reference: f32_aggregation).
+def aggregate_messages(messages, receivers, num_nodes):
+    """Sum of messages [E, B, C] per receiver -> [num_nodes, B, C], in float32."""
     return ops.unsorted_segment_sum(messages.astype(ms.float32), receivers, num_nodes)
 
 
@@ -63,7 +80,7 @@ class Grid2MeshEncoder(nn.Cell):
       - **edge_features** (Tensor) - [num_edges, 4] grid2mesh edge features.
       - **senders** (Tensor) - [num_edges] int32 grid node indices.
       - **receivers** (Tensor) - [num_edges] int32 mesh node indices.
-      - **c** (Tensor) - [batch, cond_size] noise-level encoding.
+      - **c** (Tensor) - [batch, cond_size] noise-level encoding (None: unconditioned, GraphCast).
     Outputs:
       - **mesh_latents** (Tensor) - [num_mesh_nodes, batch, latent_size].
       - **grid_latents** (Tensor) - [num_grid_nodes, batch, latent_size].
@@ -96,9 +113,9 @@ class Grid2MeshEncoder(nn.Cell):
         h = ops.broadcast_to(h.expand_dims(1), (h.shape[0], batch, h.shape[1]))
         for i in range(1, cell.mlp.num_layers):
             h = cell.mlp.layers[i](cell.mlp.activation(h))
-        return cell.norm_conditioning(layer_norm(h), c)
+        return cell.normalize(h, c)
 
-    def construct(self, grid_inputs, grid_features, mesh_features, edge_features, senders, receivers, c):
+    def construct(self, grid_inputs, grid_features, mesh_features, edge_features, senders, receivers, c=None):
         num_grid, batch = grid_inputs.shape[0], grid_inputs.shape[1]
         grid_struct = ops.broadcast_to(grid_features.expand_dims(1), (num_grid, batch, grid_features.shape[-1]))
         grid = self.encoder_nodes_grid_nodes(ops.concat([grid_inputs, grid_struct], axis=-1), c)
@@ -108,8 +125,8 @@ class Grid2MeshEncoder(nn.Cell):
         e = self.encoder_edges_grid2mesh(e, c)
 
         e_new = self.processor_edges_0_grid2mesh(
-            ops.concat([e, _gather(grid, senders), _gather(mesh, receivers)], axis=-1), c)
-        received = _aggregate(e_new, receivers, self.num_mesh_nodes)
+            ops.concat([e, gather_nodes(grid, senders), gather_nodes(mesh, receivers)], axis=-1), c)
+        received = aggregate_messages(e_new, receivers, self.num_mesh_nodes)
         if self.aggregate_normalization is not None:
             received = received / self.aggregate_normalization
         mesh_new = self.processor_nodes_0_mesh_nodes(ops.concat([mesh, received], axis=-1), c)
@@ -126,13 +143,13 @@ class Mesh2GridDecoder(nn.Cell):
       - **edge_features** (Tensor) - [num_edges, 4] mesh2grid edge features.
       - **senders** (Tensor) - [num_edges] int32 mesh node indices.
       - **receivers** (Tensor) - [num_edges] int32 grid node indices.
-      - **c** (Tensor) - [batch, cond_size].
+      - **c** (Tensor) - [batch, cond_size] (None: unconditioned, GraphCast).
     Outputs:
       - Tensor [num_grid_nodes, batch, node_output_size].
     """
 
     def __init__(self, num_edge_features: int, latent_size: int, hidden_layers: int, node_output_size: int,
-                 cond_size: int, num_grid_nodes: int, compute_dtype=ms.float32):
+                 cond_size, num_grid_nodes: int, compute_dtype=ms.float32, aggregate_normalization=None):
         super().__init__()
         L, H = latent_size, hidden_layers
         self.encoder_edges_mesh2grid = NormedMLP(num_edge_features, L, H, L, cond_size, compute_dtype)
@@ -143,15 +160,19 @@ class Mesh2GridDecoder(nn.Cell):
         self.processor_nodes_0_mesh_nodes = NormedMLP(L, L, H, L, cond_size, compute_dtype)
         self.decoder_nodes_grid_nodes = _OutputMLP(L, [L] * H + [node_output_size], compute_dtype)
         self.num_grid_nodes = num_grid_nodes
+        # GraphCast's mesh2grid_edge_normalization_factor: divides the summed messages
+        self.aggregate_normalization = aggregate_normalization
 
-    def construct(self, mesh_latents, grid_latents, edge_features, senders, receivers, c):
+    def construct(self, mesh_latents, grid_latents, edge_features, senders, receivers, c=None):
         batch = grid_latents.shape[1]
         num_edges = edge_features.shape[0]
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_mesh2grid(e, c)
         e_new = self.processor_edges_0_mesh2grid(
-            ops.concat([e, _gather(mesh_latents, senders), _gather(grid_latents, receivers)], axis=-1), c)
-        received = _aggregate(e_new, receivers, self.num_grid_nodes)
+            ops.concat([e, gather_nodes(mesh_latents, senders), gather_nodes(grid_latents, receivers)], axis=-1), c)
+        received = aggregate_messages(e_new, receivers, self.num_grid_nodes)
+        if self.aggregate_normalization is not None:
+            received = received / self.aggregate_normalization
         grid = grid_latents + self.processor_nodes_0_grid_nodes(ops.concat([grid_latents, received], axis=-1), c)
         return self.decoder_nodes_grid_nodes(grid)
 
