@@ -16,12 +16,13 @@ from mindgencast.version import __version__
 # public name -> module that defines it
 _LAZY = {
     "GenCast": "mindgencast.model",
+    "GraphCast": "mindgencast.graphcast.model",
     "load_checkpoint": "mindgencast.checkpoint",
     "Checkpoint": "mindgencast.checkpoint",
     "Forecaster": "mindgencast.forecaster",
     "NormalizationStats": "mindgencast.data.normalization",
 }
-_SUBMODULES = ("config", "graphs", "nn", "diffusion", "checkpoint", "data", "metrics", "forecast", "training")
+_SUBMODULES = ("config", "graphs", "nn", "diffusion", "checkpoint", "data", "metrics", "forecast", "training", "graphcast")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 

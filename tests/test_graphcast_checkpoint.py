@@ -7,8 +7,8 @@ import pytest
 
 import mindgencast as mg
 from mindgencast.checkpoint import CheckpointError, convert_checkpoint, export_npz, load_checkpoint
-from mindgencast.graphcast.checkpoint import GRAPHCAST_NAME_RULES, GraphCastCheckpoint
 from mindgencast.checkpoint.name_mapping import jax_to_mindspore, mindspore_to_jax
+from mindgencast.graphcast.checkpoint import GRAPHCAST_NAME_RULES, GraphCastCheckpoint
 
 GC_DIR = pathlib.Path(__file__).parent / "data" / "graphcast_tiny"
 GENCAST_NPZ = pathlib.Path(__file__).parent / "data" / "gencast_tiny" / "checkpoint.npz"
@@ -44,7 +44,8 @@ def test_name_rules_cover_every_key_both_ways():
 
 def test_model_parameters_are_the_rule_table_image():
     model = mg.GraphCast(GC_DIR / "checkpoint.npz", GC_DIR / "stats")
-    cell_names = set(model.build_for_grid(np.arange(-90, 91, 10.0), np.arange(0, 360, 10.0)).parameter_names())
+    network = model.network_for_grid(np.arange(-90, 91, 10.0), np.arange(0, 360, 10.0))
+    cell_names = {"network." + name for name, _ in network.parameters_and_names()}
     assert cell_names == {jax_to_mindspore(k, GRAPHCAST_NAME_RULES) for k in _param_lines()}
 
 

@@ -14,8 +14,9 @@ GC_DIR = pathlib.Path(__file__).parent / "data" / "graphcast_tiny"
 @pytest.fixture(scope="module")
 def graphs():
     ds = xr.load_dataset(GC_DIR / "inputs.nc")
-    return build_graphcast_graphs(ds["lat"].values, ds["lon"].values, mesh_size=2,
-                                  radius_query_fraction_edge_length=0.6)
+    return build_graphcast_graphs(
+        ds["lat"].values, ds["lon"].values, mesh_size=2, radius_query_fraction_edge_length=0.6
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,9 @@ def test_grid_mesh_edges(graphs, ref):
 
 def test_bad_mesh_size_is_named():
     with pytest.raises(ValueError, match="mesh_size"):
-        build_graphcast_graphs(np.linspace(-90, 90, 5), np.arange(0, 360, 90.0), mesh_size=-1,
-                               radius_query_fraction_edge_length=0.6)
+        build_graphcast_graphs(
+            np.linspace(-90, 90, 5), np.arange(0, 360, 90.0), mesh_size=-1, radius_query_fraction_edge_length=0.6
+        )
 
 
 def test_edge_levels(graphs, ref):

@@ -21,9 +21,20 @@ def _load(name):
 
 @pytest.fixture(scope="module")
 def data():
-    return {n: _load(f"{n}.nc") for n in ("inputs", "targets", "forcings", "model_inputs", "model_forcings",
-                                          "model_raw_output", "model_targets", "one_step_output",
-                                          "rollout_output")}
+    return {
+        n: _load(f"{n}.nc")
+        for n in (
+            "inputs",
+            "targets",
+            "forcings",
+            "model_inputs",
+            "model_forcings",
+            "model_raw_output",
+            "model_targets",
+            "one_step_output",
+            "rollout_output",
+        )
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +86,7 @@ def test_two_step_rollout(model, data):
     err = _max_abs(pred, data["rollout_output"], model.stats.stddev_by_level)
     assert err <= 1e-4, err
     # step 2 is not step 1 again (the rollout really fed its prediction back)
-    assert _max_abs(pred.isel(time=[1]).assign_coords(time=[0]),
-                    pred.isel(time=[0]).assign_coords(time=[0])) > 1e-2
+    assert _max_abs(pred.isel(time=[1]).assign_coords(time=[0]), pred.isel(time=[0]).assign_coords(time=[0])) > 1e-2
 
 
 def test_loss_one_step(model, data):
@@ -98,7 +108,8 @@ def test_normalised_targets_match_reference(model, data):
 
 def test_bad_inputs_are_named(model, data):
     with pytest.raises(ValueError, match="land_sea_mask"):
-        model.predict(data["inputs"].drop_vars("land_sea_mask"), data["targets"].isel(time=[0]),
-                      data["forcings"].isel(time=[0]))
+        model.predict(
+            data["inputs"].drop_vars("land_sea_mask"), data["targets"].isel(time=[0]), data["forcings"].isel(time=[0])
+        )
     with pytest.raises(ValueError, match="forcings"):
         model.predict(data["inputs"], data["targets"], data["forcings"].isel(time=[0]))

@@ -29,8 +29,13 @@ __all__ = [
 ]
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Loads DeepMind's official GenCast ``.npz`` or a converted mindgencast directory."""
+def load_checkpoint(path: str | os.PathLike):
+    """Loads DeepMind's official ``.npz`` or a converted mindgencast directory.
+
+    Returns a GenCast :class:`Checkpoint` or, for a GraphCast file (recognised by its
+    ``model_config`` entries / ``model: graphcast``), a
+    :class:`mindgencast.graphcast.checkpoint.GraphCastCheckpoint`.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         return load_converted(path)
@@ -57,10 +62,20 @@ def convert_checkpoint(npz_path: str, out_dir: str, grid: Optional[GridConfig] =
         raise ValueError(f"cannot tell the grid of {os.path.basename(npz_path)!r} (DeepMind's .npz does not "
                          "record it): pass it, e.g. `--grid 1.0`")
     ckpt = dataclasses.replace(read_official_npz(npz_path), grid=grid)
+    if not isinstance(ckpt, Checkpoint):  # GraphCast
+        from mindgencast.graphcast.checkpoint import save_graphcast_converted
+
+        save_graphcast_converted(ckpt, out_dir, source=os.path.basename(npz_path))
+        return ckpt
     save_converted(ckpt, out_dir, source=os.path.basename(npz_path))
     return ckpt
 
 
 def export_npz(checkpoint: Checkpoint, path: str) -> None:
-    """Writes ``checkpoint`` back in DeepMind's official ``.npz`` layout."""
+    """Writes ``checkpoint`` (GenCast or GraphCast) back in DeepMind's official ``.npz`` layout."""
+    if not isinstance(checkpoint, Checkpoint):
+        from mindgencast.graphcast.checkpoint import write_graphcast_npz
+
+        write_graphcast_npz(checkpoint, path)
+        return
     write_official_npz(checkpoint, path)

@@ -67,6 +67,10 @@ def load_converted(path: str | os.PathLike) -> Checkpoint:
                                   "(convert DeepMind's .npz with `mindgencast convert`)")
     with open(os.path.join(path, _META)) as f:
         meta = yaml.safe_load(f) or {}
+    if meta.get("model") == "graphcast":
+        from mindgencast.graphcast.checkpoint import load_graphcast_converted
+
+        return load_graphcast_converted(path, meta)
     if meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path!r} has format_version {meta.get('format_version')!r}; this mindgencast "
                               f"reads version {FORMAT_VERSION}: convert the .npz again")

@@ -1,14 +1,15 @@
 """JAX (haiku) parameter names <-> MindSpore parameter names, as data.
 
 Each rule is a pair of templates; ``{name}`` fields match ``[A-Za-z0-9_]+`` and
-``{layer}`` / ``{i}`` fields match integers (zero-padded to two digits for
-transformer blocks on the JAX side, as haiku names them ``block_00``). The same
+``{layer}`` / ``{i}`` / ``{step}`` fields match integers (``{layer}`` zero-padded to two
+digits on the JAX side, as haiku names transformer blocks ``block_00``). The same
 table is read in both directions, and every key of a checkpoint must match
 exactly one rule (tested for every key of the fixture checkpoint).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["NAME_RULES", "jax_to_mindspore", "mindspore_to_jax"]
@@ -36,13 +37,15 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
 _FIELD_PATTERNS = {
     "i": r"\d+",
     "layer": r"\d+",
+    "step": r"\d+",
     "p": r"w|b",
+    "q": r"scale|offset",
     "gnn": r"grid2mesh_gnn|mesh2grid_gnn",
     "block": r"(?:encoder|processor|decoder)_(?:edges|nodes)_(?:\d+_)?[a-z0-9]+(?:_nodes)?",
     "mha": r"mha_proj_q|mha_proj_k|mha_proj_v|mha_final",
     "ffw": r"ffw_up|ffw_down",
 }
-_INT_FIELDS = ("i", "layer")
+_INT_FIELDS = ("i", "layer", "step")  # only "layer" is zero-padded on the JAX side
 
 
 def _compile(template: str, ms_side: bool) -> re.Pattern:
@@ -61,12 +64,14 @@ def _compile(template: str, ms_side: bool) -> re.Pattern:
     return re.compile("".join(out) + r"\Z")
 
 
-_COMPILED = tuple((_compile(j, False), _compile(m, True), j, m) for j, m in NAME_RULES)
+@functools.cache
+def _compiled(rules: tuple) -> tuple:
+    return tuple((_compile(j, False), _compile(m, True), j, m) for j, m in rules)
 
 
-def _translate(name: str, to_mindspore: bool) -> str:
+def _translate(name: str, to_mindspore: bool, rules: tuple = NAME_RULES) -> str:
     matches = []
-    for jax_re, ms_re, jax_t, ms_t in _COMPILED:
+    for jax_re, ms_re, jax_t, ms_t in _compiled(tuple(rules)):
         m = (jax_re if to_mindspore else ms_re).match(name)
         if m:
             fields = dict(m.groupdict())
@@ -78,17 +83,22 @@ def _translate(name: str, to_mindspore: bool) -> str:
     if len(matches) != 1:
         side = "JAX checkpoint" if to_mindspore else "MindSpore"
         what = "no" if not matches else "several"
-        raise KeyError(f"{side} parameter name {name!r} matches {what} name-mapping rules "
-                       "(mindgencast.checkpoint.name_mapping.NAME_RULES)")
+        table = "mindgencast.checkpoint.name_mapping.NAME_RULES" if rules is NAME_RULES else "the model's table"
+        raise KeyError(f"{side} parameter name {name!r} matches {what} name-mapping rules ({table})")
     return matches[0]
 
 
-def jax_to_mindspore(name: str) -> str:
+def jax_to_mindspore(name: str, rules: tuple = NAME_RULES) -> str:
     """``params:mesh_transformer/~/transformer/block_00/ffw_up:w`` ->
-    ``network.mesh_transformer.blocks.0.ffw_up.w``."""
-    return _translate(name, True)
+    ``network.mesh_transformer.blocks.0.ffw_up.w``.
+
+    Args:
+      rules: the rule table (default GenCast's; GraphCast's is
+        ``mindgencast.graphcast.checkpoint.GRAPHCAST_NAME_RULES``).
+    """
+    return _translate(name, True, rules)
 
 
-def mindspore_to_jax(name: str) -> str:
-    """Inverse of :func:`jax_to_mindspore`."""
-    return _translate(name, False)
+def mindspore_to_jax(name: str, rules: tuple = NAME_RULES) -> str:
+    """Inverse of :func:`jax_to_mindspore` (same ``rules``)."""
+    return _translate(name, False, rules)

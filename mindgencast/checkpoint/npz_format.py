@@ -62,8 +62,9 @@ def _unflatten(entries: dict[str, object]) -> dict:
     return listify(tree)
 
 
-def read_official_npz(path: str | os.PathLike) -> Checkpoint:
-    """Reads DeepMind's GenCast ``.npz`` into a :class:`Checkpoint`.
+def read_official_npz(path: str | os.PathLike):
+    """Reads DeepMind's GenCast ``.npz`` into a :class:`Checkpoint`, or a GraphCast one
+    (recognised by its ``model_config`` entries) into a ``GraphCastCheckpoint``.
 
     Raises:
       CheckpointError: file missing, truncated/not an npz, pickled objects, or
@@ -83,6 +84,10 @@ def read_official_npz(path: str | os.PathLike) -> Checkpoint:
     if not params:
         raise CheckpointError(f"{path!r} holds no 'params:*' arrays: not a GenCast checkpoint")
     tree = _unflatten({k: _scalar(v) for k, v in arrays.items() if not k.startswith("params:")})
+    if "model_config" in tree and "denoiser_architecture_config" not in tree:
+        from mindgencast.graphcast.checkpoint import graphcast_checkpoint_from_tree
+
+        return graphcast_checkpoint_from_tree(path, params, tree)
     missing = [f for f in _CONFIG_FIELDS if f not in tree]
     if missing:
         raise CheckpointError(f"{path!r} lacks the config(s) {missing}: not a GenCast checkpoint")

@@ -61,20 +61,25 @@ class NormalizationStats:
     min_by_level: xr.Dataset
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "NormalizationStats":
+    def load(cls, directory: str | os.PathLike, required=STATISTICS) -> "NormalizationStats":
         """Reads ``<directory>/{mean_by_level,stddev_by_level,diffs_stddev_by_level,min_by_level}.nc``.
+
+        Args:
+          required: the statistics that must exist; an absent other one is an empty
+            Dataset (GraphCast needs no min_by_level: it has no NaN-filled variable).
 
         Raises:
           FileNotFoundError: naming the missing file(s).
         """
         directory = pathlib.Path(directory)
-        missing = [f"{n}.nc" for n in STATISTICS if not (directory / f"{n}.nc").is_file()]
+        missing = [f"{n}.nc" for n in required if not (directory / f"{n}.nc").is_file()]
         if missing:
             raise FileNotFoundError(
                 f"normalisation statistics directory {directory} lacks {', '.join(missing)}; "
                 "compute them with `mindgencast stats --data ERA5 --out DIR`"
             )
-        return cls(**{n: xr.load_dataset(directory / f"{n}.nc") for n in STATISTICS})
+        return cls(**{n: xr.load_dataset(directory / f"{n}.nc") if (directory / f"{n}.nc").is_file()
+                      else xr.Dataset() for n in STATISTICS})
 
     def save(self, directory: str | os.PathLike) -> None:
         """Writes the four ``.nc`` files into ``directory`` (created if needed).

@@ -58,7 +58,8 @@ def _as_datetimes(times) -> pd.DatetimeIndex:
     times = np.asarray(times)
     if not np.issubdtype(times.dtype, np.datetime64):
         raise TypeError(
-            f"valid times must be datetime64 (e.g. a dataset's 'datetime' coordinate), got dtype {times.dtype}")
+            f"valid times must be datetime64 (e.g. a dataset's 'datetime' coordinate), got dtype {times.dtype}"
+        )
     return pd.DatetimeIndex(times.reshape(-1))
 
 
@@ -82,20 +83,32 @@ def _flux(j2000_days, sin_lat, cos_lat, lon_rad, tsi):
     rel = 1.7535 + 6.283076 * theta
     rem = 6.240041 + 6.283020 * theta
     rlls = 4.8951 + 6.283076 * theta
-    sun_longitude = (4.8952 + 6.283320 * theta - 0.0075 * np.sin(rel) - 0.0326 * np.cos(rel)
-                     - 0.0003 * np.sin(2 * rel) + 0.0002 * np.cos(2 * rel))
+    sun_longitude = (
+        4.8952
+        + 6.283320 * theta
+        - 0.0075 * np.sin(rel)
+        - 0.0326 * np.cos(rel)
+        - 0.0003 * np.sin(2 * rel)
+        + 0.0002 * np.cos(2 * rel)
+    )
     sin_decl = np.sin(_OBLIQUITY) * np.sin(sun_longitude)
     cos_decl = np.sqrt(1.0 - sin_decl**2)
-    eq_of_time = (591.8 * np.sin(2 * rlls) - 459.4 * np.sin(rem) + 39.5 * np.sin(rem) * np.cos(2 * rlls)
-                  - 12.7 * np.sin(4 * rlls) - 4.8 * np.sin(2 * rem))
+    eq_of_time = (
+        591.8 * np.sin(2 * rlls)
+        - 459.4 * np.sin(rem)
+        + 39.5 * np.sin(rem) * np.cos(2 * rlls)
+        - 12.7 * np.sin(4 * rlls)
+        - 4.8 * np.sin(2 * rem)
+    )
     distance_au = 1.0001 - 0.0163 * np.sin(rel) + 0.0037 * np.cos(rel)
     hour_angle = 2 * np.pi * (np.mod(j2000_days, 1.0) + eq_of_time / _SECONDS_PER_DAY) + lon_rad
     sin_altitude = cos_lat * cos_decl * np.cos(hour_angle) + sin_lat * sin_decl
     return tsi / distance_au**2 * np.maximum(sin_altitude, 0.0)
 
 
-def toa_incident_solar_radiation(times, lat, lon, integration_period="1h", num_bins: int = 360,
-                                 dtype=np.float32) -> np.ndarray:
+def toa_incident_solar_radiation(
+    times, lat, lon, integration_period="1h", num_bins: int = 360, dtype=np.float32
+) -> np.ndarray:
     """TISR [J m-2] integrated over ``integration_period`` ending at each time.
 
     Args:

@@ -71,8 +71,9 @@ class GraphCastGraphs:
         return int(self.mesh_vertices.shape[0])
 
 
-def build_graphcast_graphs(lat, lon, mesh_size: int, radius_query_fraction_edge_length: float,
-                           tie_breaking: str = "auto") -> GraphCastGraphs:
+def build_graphcast_graphs(
+    lat, lon, mesh_size: int, radius_query_fraction_edge_length: float, tie_breaking: str = "auto"
+) -> GraphCastGraphs:
     """Builds GraphCast's graphs for a lat-lon grid.
 
     Args:
@@ -116,16 +117,19 @@ def build_graphcast_graphs(lat, lon, mesh_size: int, radius_query_fraction_edge_
         mesh_receivers=receivers.astype(np.int32),
         mesh_edge_level=edge_level.astype(np.int32),
         mesh_node_features=structural_features.node_features(mesh_lat, mesh_lon),
-        mesh_edge_features=structural_features.edge_features(mesh_lat, mesh_lon, mesh_lat, mesh_lon,
-                                                             senders, receivers),
+        mesh_edge_features=structural_features.edge_features(
+            mesh_lat, mesh_lon, mesh_lat, mesh_lon, senders, receivers
+        ),
         grid_node_features=structural_features.node_features(grid_lat_n, grid_lon_n),
         grid2mesh_senders=g2m_grid.astype(np.int32),
         grid2mesh_receivers=g2m_mesh.astype(np.int32),
-        grid2mesh_edge_features=structural_features.edge_features(grid_lat_n, grid_lon_n, mesh_lat, mesh_lon,
-                                                                  g2m_grid, g2m_mesh),
+        grid2mesh_edge_features=structural_features.edge_features(
+            grid_lat_n, grid_lon_n, mesh_lat, mesh_lon, g2m_grid, g2m_mesh
+        ),
         mesh2grid_senders=m2g_mesh.astype(np.int32),
         mesh2grid_receivers=m2g_grid.astype(np.int32),
-        mesh2grid_edge_features=structural_features.edge_features(mesh_lat, mesh_lon, grid_lat_n, grid_lon_n,
-                                                                  m2g_mesh, m2g_grid),
+        mesh2grid_edge_features=structural_features.edge_features(
+            mesh_lat, mesh_lon, grid_lat_n, grid_lon_n, m2g_mesh, m2g_grid
+        ),
         query_radius=query_radius,
     )

@@ -1,0 +1,209 @@
+"""GraphCast checkpoints: DeepMind's official ``.npz`` (``graphcast.CheckPoint``) and
+mindgencast's converted directory, with the JAX <-> MindSpore name rules as data.
+
+The ``.npz`` is the same ':'-flattened dataclass tree as GenCast's, with top-level
+entries ``params``, ``model_config``, ``task_config``, ``description``, ``license``;
+:func:`mindgencast.checkpoint.load_checkpoint` tells the two models apart by those
+entries (``model_config`` vs ``denoiser_architecture_config``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+import mindspore as ms
+import numpy as np
+import yaml
+
+from mindgencast.checkpoint.name_mapping import jax_to_mindspore, mindspore_to_jax
+from mindgencast.checkpoint.npz_format import _flatten
+from mindgencast.checkpoint.schema import CheckpointError
+from mindgencast.config import ConfigError, GridConfig, TaskConfig, config_from_dict, config_to_dict
+from mindgencast.config.io import load_config, save_config
+from mindgencast.graphcast.config import GraphCastConfig, GraphCastModelConfig
+
+__all__ = [
+    "GRAPHCAST_NAME_RULES",
+    "GraphCastCheckpoint",
+    "graphcast_checkpoint_from_tree",
+    "write_graphcast_npz",
+    "save_graphcast_converted",
+    "load_graphcast_converted",
+]
+
+# (JAX .npz key template, MindSpore parameter name template); see checkpoint/name_mapping.py.
+# {gnn}: grid2mesh_gnn | mesh2grid_gnn (one-step encoder/decoder cells, shared with GenCast);
+# the processor's unshared steps live in CellLists of nn/mesh_gnn.MeshGNN.
+GRAPHCAST_NAME_RULES: tuple[tuple[str, str], ...] = (
+    ("params:{gnn}/~_networks_builder/{block}_mlp/~/linear_{i}:{p}", "network.{gnn}.{block}.mlp.layers.{i}.{p}"),
+    ("params:{gnn}/~_networks_builder/{block}_layer_norm:{q}", "network.{gnn}.{block}.layer_norm.{q}"),
+    (
+        "params:mesh_gnn/~_networks_builder/encoder_edges_mesh_mlp/~/linear_{i}:{p}",
+        "network.mesh_gnn.encoder_edges_mesh.mlp.layers.{i}.{p}",
+    ),
+    (
+        "params:mesh_gnn/~_networks_builder/encoder_edges_mesh_layer_norm:{q}",
+        "network.mesh_gnn.encoder_edges_mesh.layer_norm.{q}",
+    ),
+    (
+        "params:mesh_gnn/~_networks_builder/processor_edges_{step}_mesh_mlp/~/linear_{i}:{p}",
+        "network.mesh_gnn.edge_steps.{step}.mlp.layers.{i}.{p}",
+    ),
+    (
+        "params:mesh_gnn/~_networks_builder/processor_edges_{step}_mesh_layer_norm:{q}",
+        "network.mesh_gnn.edge_steps.{step}.layer_norm.{q}",
+    ),
+    (
+        "params:mesh_gnn/~_networks_builder/processor_nodes_{step}_mesh_nodes_mlp/~/linear_{i}:{p}",
+        "network.mesh_gnn.node_steps.{step}.mlp.layers.{i}.{p}",
+    ),
+    (
+        "params:mesh_gnn/~_networks_builder/processor_nodes_{step}_mesh_nodes_layer_norm:{q}",
+        "network.mesh_gnn.node_steps.{step}.layer_norm.{q}",
+    ),
+)
+
+_FORMAT_VERSION = 1
+_WEIGHTS, _CONFIG, _META = "model.ckpt", "config.yaml", "checkpoint.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphCastCheckpoint:
+    """Parameters and configs of one GraphCast model (DeepMind's ``graphcast.CheckPoint``).
+
+    Attributes:
+      params: the .npz keys (``params:<haiku path>:<w|b|scale|offset>``) -> float32 arrays.
+      model_config, task_config: as in the reference.
+      description, license: free text.
+      grid: the grid recorded at conversion (None: any grid accepted).
+    """
+
+    params: dict[str, np.ndarray]
+    model_config: GraphCastModelConfig
+    task_config: TaskConfig
+    description: str = ""
+    license: str = ""
+    grid: Optional[GridConfig] = None
+
+    @property
+    def config(self) -> GraphCastConfig:
+        return GraphCastConfig(
+            model_config=self.model_config, task_config=self.task_config, grid=self.grid, description=self.description
+        )
+
+    @property
+    def num_parameters(self) -> int:
+        return int(sum(v.size for v in self.params.values()))
+
+
+def graphcast_checkpoint_from_tree(path: str, params: dict, tree: dict) -> GraphCastCheckpoint:
+    """Builds the checkpoint from the unflattened non-parameter entries of an official .npz."""
+    unknown = sorted(set(tree) - {"model_config", "task_config", "description", "license"})
+    if unknown:
+        raise CheckpointError(f"{path!r} has unknown top-level entries {unknown} for a GraphCast checkpoint")
+    if "task_config" not in tree:
+        raise CheckpointError(f"{path!r} lacks task_config: not a complete GraphCast checkpoint")
+    try:
+        model_config = config_from_dict(GraphCastModelConfig, tree["model_config"], "model_config")
+        task_config = config_from_dict(TaskConfig, tree["task_config"], "task_config")
+    except ConfigError as e:
+        raise CheckpointError(f"{path!r}: unsupported config: {e}") from None
+    return GraphCastCheckpoint(
+        params=params,
+        model_config=model_config,
+        task_config=task_config,
+        description=str(tree.get("description", "")),
+        license=str(tree.get("license", "")),
+    )
+
+
+def write_graphcast_npz(checkpoint: GraphCastCheckpoint, path: str | os.PathLike) -> None:
+    """Writes the official layout (atomically), loadable by ``checkpoint.load(f, graphcast.CheckPoint)``."""
+    out: dict[str, np.ndarray] = {
+        "description": np.asarray(checkpoint.description),
+        "license": np.asarray(checkpoint.license),
+    }
+    out.update(checkpoint.params)
+    model = config_to_dict(checkpoint.model_config)
+    if float(model["resolution"]).is_integer():
+        model["resolution"] = int(model["resolution"])  # as the reference stores it
+    _flatten("model_config", model, out)
+    _flatten("task_config", config_to_dict(checkpoint.task_config), out)
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}.npz"
+    try:
+        np.savez(tmp, **out)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_graphcast_converted(checkpoint: GraphCastCheckpoint, out_dir: str | os.PathLike, source: str = "") -> None:
+    """Writes ``model.ckpt`` + ``config.yaml`` + ``checkpoint.yaml`` (``model: graphcast``), atomically."""
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    if os.path.exists(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f"output directory {out_dir!r} exists and is not empty; choose a new one")
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".convert-", dir=parent)
+    try:
+        params = [
+            {"name": jax_to_mindspore(k, GRAPHCAST_NAME_RULES), "data": ms.Tensor(np.asarray(v))}
+            for k, v in sorted(checkpoint.params.items())
+        ]
+        ms.save_checkpoint(params, os.path.join(tmp, _WEIGHTS))
+        save_config(checkpoint.config, os.path.join(tmp, _CONFIG))
+        with open(os.path.join(tmp, _META), "w") as f:
+            yaml.safe_dump(
+                {
+                    "format": "mindgencast",
+                    "format_version": _FORMAT_VERSION,
+                    "model": "graphcast",
+                    "license": checkpoint.license,
+                    "source": source,
+                    "num_parameters": checkpoint.num_parameters,
+                },
+                f,
+                sort_keys=False,
+            )
+        if os.path.isdir(out_dir):
+            os.rmdir(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+
+
+def load_graphcast_converted(path: str | os.PathLike, meta: dict) -> GraphCastCheckpoint:
+    """Reads a directory written by :func:`save_graphcast_converted` (``meta``: its checkpoint.yaml)."""
+    path = os.fspath(path)
+    if meta.get("format_version") != _FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path!r} has format_version {meta.get('format_version')!r}; this mindgencast "
+            f"reads version {_FORMAT_VERSION}: convert the .npz again"
+        )
+    for name in (_WEIGHTS, _CONFIG):
+        if not os.path.exists(os.path.join(path, name)):
+            raise CheckpointError(f"{path!r}: {name} is missing; convert the .npz again")
+    try:
+        config: GraphCastConfig = load_config(os.path.join(path, _CONFIG), GraphCastConfig)
+    except ConfigError as e:
+        raise CheckpointError(f"unsupported config in {path!r}: {e}") from None
+    try:
+        loaded = ms.load_checkpoint(os.path.join(path, _WEIGHTS))
+    except Exception as e:  # MindSpore raises ValueError/RuntimeError on corrupt files
+        raise CheckpointError(f"{path!r}: {_WEIGHTS} is unreadable ({e}); convert the .npz again") from None
+    params = {mindspore_to_jax(name, GRAPHCAST_NAME_RULES): p.asnumpy() for name, p in loaded.items()}
+    return GraphCastCheckpoint(
+        params=params,
+        model_config=config.model_config,
+        task_config=config.task_config,
+        description=config.description,
+        license=str(meta.get("license", "")),
+        grid=config.grid,
+    )
