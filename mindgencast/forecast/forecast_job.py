@@ -15,7 +15,7 @@ import xarray as xr
 
 from mindgencast.checkpoint import Checkpoint, load_checkpoint
 from mindgencast.config import GridConfig
-from mindgencast.data.normalization import NormalizationStats
+from mindgencast.data.normalization import STATISTICS, NormalizationStats
 from mindgencast.forecast.initial_state import initial_state
 from mindgencast.forecaster import Forecaster
 from mindgencast.model import GenCast
@@ -52,8 +52,12 @@ class ForecastJob:
     def prepare(cls, checkpoint, stats, init, init_time=None, compute_dtype: str = "float32",
                 graph_builder=None) -> "ForecastJob":
         """Loads and validates everything. ``checkpoint``/``stats``/``init`` are paths or loaded objects."""
-        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-        stats = stats if isinstance(stats, NormalizationStats) else NormalizationStats.load(stats)
+        from mindgencast.graphcast.checkpoint import GraphCastCheckpoint
+
+        ckpt = checkpoint if isinstance(checkpoint, (Checkpoint, GraphCastCheckpoint)) else load_checkpoint(checkpoint)
+        graphcast = isinstance(ckpt, GraphCastCheckpoint)
+        if not isinstance(stats, NormalizationStats):  # GraphCast has no NaN-filled variable: no min_by_level
+            stats = NormalizationStats.load(stats, required=STATISTICS[:3]) if graphcast else NormalizationStats.load(stats)
         if isinstance(init, (str, os.PathLike)):
             if not os.path.exists(init):
                 raise FileNotFoundError(f"initial-condition file {os.fspath(init)!r} does not exist")
@@ -61,6 +65,8 @@ class ForecastJob:
 
             init = open_era5(init)
         grid = ckpt.grid or _implied_global_grid(init)
+        if graphcast:
+            return cls._prepare_graphcast(ckpt, stats, init, init_time, grid, compute_dtype, checkpoint)
         state = initial_state(init, ckpt.task_config, init_time=init_time, grid=grid)
         inputs, template = state.inputs, state.targets_template
         model = GenCast(ckpt, compute_dtype=compute_dtype, graph_builder=graph_builder)
@@ -72,12 +78,48 @@ class ForecastJob:
             name = f"sha256:{parameter_checksum(ckpt.params)[:16]}"
         return cls(Forecaster(model, stats), inputs, template, state.init_time, name)
 
-    def run(self, out, steps: int = 30, members: int = 8, members_per_batch: Optional[int] = None, seed: int = 0,
+    @classmethod
+    def _prepare_graphcast(cls, ckpt, stats, init, init_time, grid, compute_dtype, checkpoint) -> "ForecastJob":
+        """GraphCast: 6-h steps; TISR of the input frames computed from their valid times if absent."""
+        from mindgencast.graphcast.forcings import TISR, add_tisr
+        from mindgencast.graphcast.model import GraphCast
+
+        task = ckpt.task_config
+        computed = tuple(v for v in task.input_variables if v != TISR)
+        state = initial_state(init, dataclasses.replace(task, input_variables=computed), init_time=init_time,
+                              grid=grid, timestep="6h")
+        inputs = state.inputs
+        if TISR in task.input_variables:
+            if TISR in init.data_vars:  # the initial file's own TISR, at the input frames
+                state = initial_state(init, task, init_time=init_time, grid=grid, timestep="6h")
+                inputs = state.inputs
+            else:
+                valid = state.init_time + inputs["time"].values
+                inputs = add_tisr(inputs, valid)[list(task.input_variables)]
+        name = os.path.basename(os.path.normpath(os.fspath(checkpoint))) if isinstance(
+            checkpoint, (str, os.PathLike)) else "in-memory GraphCast checkpoint"
+        return cls(GraphCast(ckpt, stats, compute_dtype=compute_dtype), inputs, state.targets_template,
+                   state.init_time, name)
+
+    def run(self, out, steps: int = 30, members: Optional[int] = None, members_per_batch: Optional[int] = None, seed: int = 0,
             sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, ensemble_stats: bool = False,
             resume: bool = False, progress: bool = True, overwrite: bool = False):
         """Rolls out into ``out`` (CF NetCDF, atomic; resumable). Returns the path."""
         from mindgencast.diffusion.samplers.base import SAMPLERS
 
+        if not isinstance(self.forecaster, Forecaster):  # GraphCast: deterministic, one member
+            if members not in (None, 1):
+                raise ValueError(f"GraphCast is deterministic: it makes one forecast, not {members} members; "
+                                 "leave out --members (or pass --members 1)")
+            if ensemble_stats:
+                raise ValueError("--ensemble-stats needs an ensemble; GraphCast makes one deterministic forecast")
+            attrs = {"checkpoint": self.checkpoint_name, "sampler": "none (deterministic)", "sampler_steps": "0",
+                     "source": f"mindgencast {__version__} (GraphCast, MindSpore)",
+                     "title": "GraphCast deterministic forecast"}
+            return self.forecaster.forecast_to_file(
+                self.inputs, self.targets_template, out, num_steps=steps, seed=seed, resume=resume, attrs=attrs,
+                progress=progress, init_time=self.init_time, overwrite=overwrite)
+        members = 8 if members is None else members
         if members < 1:
             raise ValueError(f"--members must be >= 1, got {members}")
         if sampler not in SAMPLERS:

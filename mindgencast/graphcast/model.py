@@ -332,6 +332,37 @@ class GraphCast:
         model = self._model_for(inputs, forcings, targets.isel(time=[0]))
         return model.loss_cell(targets.isel(time=[0]), per_variable_weights)
 
+    def step_fn(self):
+        """The rollout's step function ``(inputs, template, forcings, noise_source) -> prediction``
+        (GraphCast draws no noise)."""
+
+        def step(inputs, targets_template, forcings, noise_source=None):
+            return self._one_step(inputs, targets_template, forcings)
+
+        return step
+
+    def forecast_to_file(self, inputs: xr.Dataset, targets_template: xr.Dataset, out_path, num_steps: int, **kwargs):
+        """Deterministic rollout (one member, 6-h steps) into a CF NetCDF file, the layout of
+        GenCast's forecasts; see :func:`mindgencast.forecast.rollout.run_forecast`. Forcings
+        (TISR, year/day progress) are computed from each valid time."""
+        from mindgencast.forecast.rollout import run_forecast
+        from mindgencast.graphcast.forcings import graphcast_forcings_fn
+
+        task = self.task_config
+        return run_forecast(
+            self.step_fn(),
+            inputs,
+            targets_template,
+            out_path,
+            num_steps=num_steps,
+            num_members=1,
+            members_per_batch=1,
+            input_variables=task.input_variables,
+            forcing_variables=task.forcing_variables,
+            forcings_fn=graphcast_forcings_fn(inputs["lat"].values),
+            **kwargs,
+        )
+
     def to_checkpoint(self, description: Optional[str] = None) -> GraphCastCheckpoint:
         """Current weights (e.g. after training) and configs, with DeepMind's parameter names."""
         if self._grid_models:

@@ -1,20 +1,25 @@
-"""Ensemble forecast from an initial state: rolls GenCast out autoregressively in 12-h steps
-and writes a CF-1.8 NetCDF (dims member, lead_time, [level,] lat, lon)."""
+"""Forecast from an initial state: rolls GenCast (ensemble, 12-h steps) or GraphCast
+(deterministic, one member, 6-h steps) out autoregressively and writes a CF-1.8 NetCDF
+(dims member, lead_time, [level,] lat, lon). The checkpoint says which model it holds."""
 
 from __future__ import annotations
 
 NAME = "forecast"
-HELP = "run an ensemble forecast to CF NetCDF"
+HELP = "run a GenCast ensemble or GraphCast forecast to CF NetCDF"
 
 
 def add_arguments(parser):
-    parser.add_argument("--checkpoint", required=True, help="official .npz or converted checkpoint directory")
-    parser.add_argument("--stats", required=True, help="directory with mean/stddev/diffs_stddev/min_by_level .nc")
+    parser.add_argument("--checkpoint", required=True,
+                        help="official GenCast/GraphCast .npz or converted checkpoint directory")
+    parser.add_argument("--stats", required=True,
+                        help="directory with mean/stddev/diffs_stddev(/min_by_level: GenCast) _by_level .nc")
     parser.add_argument("--init", required=True,
                         help="ERA5 NetCDF: plain WeatherBench2 layout or DeepMind's example-batch layout")
     parser.add_argument("--init-time", default=None, help="latest input frame, e.g. 2019-03-29T12 (default: last)")
-    parser.add_argument("--steps", type=int, default=30, help="12-h steps (default 30 = 15 days)")
-    parser.add_argument("--members", type=int, default=8, help="ensemble members (default 8)")
+    parser.add_argument("--steps", type=int, default=30,
+                        help="model steps: 12 h GenCast, 6 h GraphCast (default 30)")
+    parser.add_argument("--members", type=int, default=None,
+                        help="ensemble members (GenCast, default 8; GraphCast makes 1)")
     parser.add_argument("--members-per-batch", type=int, default=None,
                         help="members sampled together (memory budget; default: all)")
     parser.add_argument("--seed", type=int, default=0)
