@@ -6,6 +6,7 @@ scores of extremes, regional means, and :func:`evaluate`, which scores forecast 
 against a truth dataset. xarray in, xarray out; lat/lon are averaged, other dims kept.
 """
 
+from mindgencast.metrics.acc import anomaly_correlation
 from mindgencast.metrics.brier import brier_score, brier_skill_score, climatological_thresholds
 from mindgencast.metrics.crps import crps
 from mindgencast.metrics.evaluation import evaluate
@@ -33,4 +34,5 @@ __all__ = [
     "region_mask",
     "regional_mean",
     "evaluate",
+    "anomaly_correlation",
 ]
