@@ -68,3 +68,20 @@ def test_truncated_file_is_refused(tmp_path):
     bad.write_bytes((GC_DIR / "checkpoint.npz").read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="truncated"):
         load_checkpoint(bad)
+
+
+def test_convert_cli_and_published_file_names(tmp_path, capsys):
+    from mindgencast.checkpoint import grid_from_filename
+    from mindgencast.cli.main import main
+
+    name = "GraphCast_small - ERA5 1979-2015 - resolution 1.0 - pressure levels 13 - mesh 2to5.npz"
+    assert grid_from_filename(name).resolution == 1.0
+    assert (
+        grid_from_filename("GraphCast - ERA5 1979-2017 - resolution 0.25 - pressure levels 37.npz").resolution == 0.25
+    )
+    assert grid_from_filename("GenCast 1p0deg Mini <2019.npz").resolution == 1.0
+    assert main(["convert", str(GC_DIR / "checkpoint.npz"), str(tmp_path / "gc"), "--grid", "10"]) == 0
+    assert "94 arrays, 46,103 parameters, grid 10 deg" in capsys.readouterr().out
+    model = mg.GraphCast(tmp_path / "gc", GC_DIR / "stats")  # a converted directory loads like the .npz
+    with pytest.raises(ValueError, match="grid"):
+        model.network_for_grid(np.arange(-90, 91, 5.0), np.arange(0, 360, 5.0))

@@ -43,11 +43,14 @@ def load_checkpoint(path: str | os.PathLike):
 
 
 def grid_from_filename(path: str) -> Optional[GridConfig]:
-    """The grid a published checkpoint's file name states (``1p0deg`` / ``0p25deg``), else None."""
-    m = re.search(r"(\d+)p(\d+)deg", os.path.basename(path))
-    if not m:
-        return None
-    return GridConfig(resolution=float(f"{m.group(1)}.{m.group(2)}"))
+    """The grid a published checkpoint's file name states, else None: GenCast's ``1p0deg`` /
+    ``0p25deg``, GraphCast's ``resolution 1.0`` / ``resolution 0.25``."""
+    name = os.path.basename(path)
+    m = re.search(r"(\d+)p(\d+)deg", name)
+    if m:
+        return GridConfig(resolution=float(f"{m.group(1)}.{m.group(2)}"))
+    m = re.search(r"resolution[ _-]?(\d+(?:\.\d+)?)", name)
+    return GridConfig(resolution=float(m.group(1))) if m else None
 
 
 def convert_checkpoint(npz_path: str, out_dir: str, grid: Optional[GridConfig] = None) -> Checkpoint:

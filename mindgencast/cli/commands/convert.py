@@ -1,4 +1,4 @@
-"""Convert DeepMind's official GenCast .npz into a mindgencast checkpoint directory
+"""Convert DeepMind's official GenCast or GraphCast .npz into a mindgencast checkpoint directory
 (MindSpore weights + YAML configs), recording the grid the model runs on."""
 
 from __future__ import annotations
@@ -6,14 +6,15 @@ from __future__ import annotations
 from mindgencast.config import GridConfig
 
 NAME = "convert"
-HELP = "convert an official GenCast .npz to a MindSpore checkpoint directory"
+HELP = "convert an official GenCast/GraphCast .npz to a MindSpore checkpoint directory"
 
 
 def add_arguments(parser):
-    parser.add_argument("npz", help="DeepMind GenCast checkpoint (.npz)")
+    parser.add_argument("npz", help="DeepMind GenCast or GraphCast checkpoint (.npz)")
     parser.add_argument("out_dir", help="new output directory")
     parser.add_argument("--grid", type=float, default=None,
-                        help="grid resolution in degrees (default: from the file name, e.g. 1p0deg -> 1.0)")
+                        help="grid resolution in degrees (default: from the file name, e.g. 1p0deg or "
+                             "'resolution 1.0' -> 1.0)")
 
 
 def run(args) -> int:
