@@ -47,3 +47,54 @@ def test_missing_grid_dims_are_named():
     truth, clim, _ = _fields()
     with pytest.raises(ValueError, match="climatology needs dims"):
         anomaly_correlation(truth, truth, clim.isel(lon=0))
+
+
+def _multi_year_truth():
+    """6-hourly truth over 10 days in each of 3 years, 1 variable, on a 5x8 grid."""
+    rng = np.random.default_rng(3)
+    times = np.concatenate(
+        [
+            np.arange(f"{y}-03-25T00", f"{y}-04-04T00", np.timedelta64(6, "h"), dtype="datetime64[ns]")
+            for y in (2017, 2018, 2019)
+        ]
+    )
+    lat, lon = np.linspace(-90, 90, 5), np.arange(0, 360, 45.0)
+    values = 280 + rng.normal(0, 5, (times.size, 5, 8))
+    return xr.Dataset(
+        {"2m_temperature": (("time", "lat", "lon"), values)}, coords={"time": times, "lat": lat, "lon": lon}
+    )
+
+
+def test_evaluate_acc_uses_truth_climatology():
+    from mindgencast.metrics.baselines import climatology_baseline
+    from mindgencast.metrics.evaluation import evaluate
+
+    truth = _multi_year_truth()
+    init = np.datetime64("2019-03-30T00", "ns")
+    leads = np.array([6, 12], dtype="timedelta64[h]").astype("timedelta64[ns]")
+    verifying = truth.sel(time=init + leads)["2m_temperature"].values
+    rng = np.random.default_rng(4)
+    fc_values = (verifying + rng.normal(0, 3, verifying.shape))[None]
+    forecast = xr.Dataset(
+        {"2m_temperature": (("member", "lead_time", "lat", "lon"), fc_values)},
+        coords={
+            "lead_time": leads,
+            "lat": truth.lat,
+            "lon": truth.lon,
+            "init_time": init,
+            "valid_time": ("lead_time", init + leads),
+        },
+    )
+    scores = evaluate(forecast, truth, metrics=("acc", "crps"), regions=("global",))
+    acc = scores["2m_temperature"].sel(metric="acc", region="global")
+    clim = climatology_baseline(forecast, truth).mean("member")["2m_temperature"]
+    obs = xr.DataArray(verifying, dims=("lead_time", "lat", "lon"), coords=clim.coords)
+    expected = anomaly_correlation(forecast["2m_temperature"].isel(member=0).drop_vars("valid_time"), obs, clim)
+    np.testing.assert_allclose(acc.values, expected.values, rtol=1e-10)
+    assert (0.3 < acc.values).all() and (acc.values < 1).all()
+    perfect = forecast.copy(data={"2m_temperature": verifying[None]})
+    np.testing.assert_allclose(
+        evaluate(perfect, truth, metrics=("acc",), regions=("global",))["2m_temperature"].sel(metric="acc").values,
+        1.0,
+        rtol=1e-12,
+    )

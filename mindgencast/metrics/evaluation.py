@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mindgencast.metrics.acc import anomaly_correlation
 from mindgencast.metrics.alignment import (
     ENSEMBLE_DIM,
     INIT_DIM,
@@ -57,7 +58,9 @@ SCALAR_METRICS = (
     "spread_skill_ratio",
 )
 DEFAULT_METRICS = (*SCALAR_METRICS, "rank_histogram")
-_KNOWN_METRICS = (*DEFAULT_METRICS, "brier_score")
+# "acc": anomaly correlation against the truth's climatology (mean of the climatology
+# baseline's members at each valid time), so it needs a multi-year truth; opt-in.
+_KNOWN_METRICS = (*DEFAULT_METRICS, "brier_score", "acc")
 _BATCH_BYTES = 256 * 2**20  # float64 forecast values scored at once
 
 
@@ -70,7 +73,7 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _moments(f, t, metrics, fair, masks, thresholds, generator) -> dict:
+def _moments(f, t, metrics, fair, masks, thresholds, generator, c=None) -> dict:
     """Per-initialisation statistics that average (or add) over init times.
 
     Squared quantities are kept un-rooted so that RMSE and spread are roots of
@@ -93,6 +96,8 @@ def _moments(f, t, metrics, fair, masks, thresholds, generator) -> dict:
             out[brier_metric_name(q)] = brier_score(f, t, threshold, ENSEMBLE_DIM, exceed=bool(q >= 0.5), mask=masks)
     if "rank_histogram" in metrics:
         out["rank_histogram"] = rank_histogram(f, t, ENSEMBLE_DIM, rng=generator, mask=masks)
+    if "acc" in metrics:
+        out["acc"] = anomaly_correlation(f, t, c, ENSEMBLE_DIM, mask=masks)
     return out
 
 
@@ -111,6 +116,8 @@ def _scores_from_moments(moments: dict, metrics, members: int) -> dict:
             out[m] = np.sqrt(moments["variance"])
         elif m == "spread_skill_ratio":
             out[m] = spread_skill_from_moments(moments["variance"], moments["mse"], members)
+        elif m == "acc":
+            out[m] = moments["acc"]
     out.update({k: v for k, v in moments.items() if k.startswith("brier_score")})
     return out
 
@@ -137,12 +144,13 @@ def _load(datasets, inits, leads, variable):
     return xr.concat(pieces, dim=INIT_DIM).load().astype(np.float64)
 
 
-def _all_moments(datasets, truths, variable, metrics, fair, masks, thresholds, generator) -> dict:
+def _all_moments(datasets, truths, variable, metrics, fair, masks, thresholds, generator, climatologies=None) -> dict:
     """``[init_time, region, lead_time, ...]`` moments of one variable, batch by batch."""
     batches = []
     for inits, leads in _batches(datasets, variable):
         f, t = _load(datasets, inits, leads, variable), _load(truths, inits, leads, variable)
-        batches.append((inits, leads, _moments(f, t, metrics, fair, masks, thresholds, generator)))
+        c = None if climatologies is None else _load(climatologies, inits, leads, variable)
+        batches.append((inits, leads, _moments(f, t, metrics, fair, masks, thresholds, generator, c)))
     out = {}
     for key in batches[0][2]:
         rows = {}
@@ -235,7 +243,9 @@ def evaluate(
         times (deterministic ones without ``member`` are 1-member ensembles).
       metrics: subset of ``crps``, ``ensemble_mean_rmse``,
         ``debiased_ensemble_mean_rmse``, ``ensemble_spread``, ``spread_skill_ratio``,
-        ``rank_histogram``, ``brier_score`` (needs ``thresholds``).
+        ``rank_histogram``, ``brier_score`` (needs ``thresholds``), ``acc`` (anomaly
+        correlation of the ensemble mean against the truth's climatology within
+        ``climatology_window_days`` in other years: needs a multi-year truth).
       regions: names of :data:`mindgencast.metrics.REGIONS` or Region objects.
       variables: variables to score (default: all of the forecast's).
       thresholds: per-variable ``[quantile, [level,] lat, lon]`` event thresholds
@@ -255,6 +265,10 @@ def evaluate(
         raise ValueError("metric 'brier_score' needs thresholds (e.g. climatological_thresholds(truth, [0.9999]))")
     parts, variables = _forecast_parts(forecast, variables)
     truths = [select_truth(p, truth, regrid_subset) for p in parts]
+    climatologies = None
+    if "acc" in metrics:  # climatological mean at each valid time (needs several years of truth)
+        climatologies = [climatology_baseline(p, truth, climatology_window_days, regrid_subset).mean(ENSEMBLE_DIM)
+                         for p in parts]
     baselines, baseline_kind = (None, "none") if baseline is None else _baseline_parts(
         baseline, parts, truth, regrid_subset, climatology_window_days
     )
@@ -276,11 +290,12 @@ def evaluate(
     scores = {}
     for v in variables:
         thresholds_v = None if thresholds is None else thresholds[v]
-        moments = _all_moments(parts, truths, v, metrics, fair, masks, thresholds_v, generator)
+        moments = _all_moments(parts, truths, v, metrics, fair, masks, thresholds_v, generator, climatologies)
         mean = {k: a.mean(INIT_DIM) for k, a in moments.items() if k != "rank_histogram"}
         named = _scores_from_moments(mean, scalar, members)
         if baselines is not None:
-            reference = _all_moments(baselines, truths, v, scalar, fair, masks, thresholds_v, generator)
+            reference = _all_moments(baselines, truths, v, scalar, fair, masks, thresholds_v, generator,
+                                     climatologies)
             reference_mean = {k: a.mean(INIT_DIM) for k, a in reference.items()}
             reference_named = _scores_from_moments(reference_mean, scalar, baseline_members)
             named.update({f"baseline_{k}": a for k, a in reference_named.items()})

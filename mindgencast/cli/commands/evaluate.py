@@ -3,7 +3,9 @@
 Computes area-weighted CRPS (fair by default), ensemble-mean RMSE (plain and debiased),
 spread, spread/skill and rank histograms per variable, level, lead time and region
 (global, tropics, northern and southern extratropics), optionally Brier scores of
-climatological extremes, against ERA5-like truth in WeatherBench2 layout. With a
+climatological extremes and the anomaly correlation (--acc), against ERA5-like truth in
+WeatherBench2 layout. A deterministic forecast (GraphCast's, one member) is a 1-member
+ensemble: its CRPS is its mean absolute error. With a
 baseline it also scores the baseline and draws a GenCast-style scorecard (% difference
 in CRPS and RMSE; blue better, red worse). All outputs are written only if everything
 succeeds.
@@ -52,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regrid-subset", action="store_true",
                         help="allow forecasts on a subset of the truth grid (e.g. every 4th point): "
                              "select those truth points")
+    parser.add_argument("--acc", action="store_true",
+                        help="also score the anomaly correlation (ACC) against the truth's climatology "
+                             "(needs a truth spanning several years; see --climatology-window-days)")
     parser.add_argument("--standard-crps", action="store_true",
                         help="use the standard M^2 CRPS estimator instead of the fair one")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rank-histogram tie-breaking (default: 0)")
@@ -94,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"variables missing from the climatology dataset: {', '.join(absent)}")
         thresholds = climatological_thresholds(climatology[wanted], args.brier_quantiles)
         metrics.append("brier_score")
+    if args.acc:
+        metrics.append("acc")
     if args.plot_region not in args.regions:
         raise ValueError(f"--plot-region {args.plot_region!r} is not among --regions {args.regions}")
 
