@@ -7,6 +7,9 @@ Public API (imported lazily, so ``import mindgencast`` stays cheap)::
     model = mg.GenCast(ckpt)
     stats = mg.NormalizationStats.load("stats/")
     forecaster = mg.Forecaster(model, stats)
+
+    graphcast = mg.GraphCast("graphcast.npz", "stats/")   # deterministic GraphCast (docs/graphcast.md)
+    prediction = graphcast.predict(inputs, targets_template, forcings)
 """
 
 import importlib

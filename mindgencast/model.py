@@ -79,7 +79,8 @@ class GenCast:
             self.config = checkpoint
             self._params = None
         else:
-            raise TypeError(f"GenCast needs a Checkpoint or a GenCastConfig, got {type(checkpoint).__name__}")
+            hint = "; a GraphCast checkpoint loads with mg.GraphCast" if "GraphCast" in type(checkpoint).__name__ else ""
+            raise TypeError(f"GenCast needs a Checkpoint or a GenCastConfig, got {type(checkpoint).__name__}{hint}")
         if sampler_config is not None:
             self.config = dataclasses.replace(self.config, sampler_config=sampler_config)
         if compute_dtype not in _COMPUTE_DTYPES:
