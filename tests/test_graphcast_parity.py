@@ -113,3 +113,12 @@ def test_bad_inputs_are_named(model, data):
         )
     with pytest.raises(ValueError, match="forcings"):
         model.predict(data["inputs"], data["targets"], data["forcings"].isel(time=[0]))
+    with pytest.raises(ValueError, match="NaN"):
+        bad = data["inputs"].copy(deep=True)
+        bad["temperature"][0, 0, 0, 0, 0] = np.nan
+        model.predict(bad, data["targets"].isel(time=[0]), data["forcings"].isel(time=[0]))
+    with pytest.raises(ValueError, match="3 frames"):
+        three = xr.concat([data["inputs"].isel(time=[0]), data["inputs"]], dim="time", data_vars="minimal")
+        model.predict(three, data["targets"].isel(time=[0]), data["forcings"].isel(time=[0]))
+    with pytest.raises(ValueError, match="at least one target time"):
+        model.loss(data["inputs"], data["targets"].isel(time=[]), data["forcings"].isel(time=[]))

@@ -140,6 +140,22 @@ class GraphCast:
                 "give the forcings at every target time"
             )
 
+    def _check_all(self, inputs, targets, forcings, what: str) -> int:
+        """Validates a (inputs, targets or template, forcings) triple; returns the number of steps."""
+        steps = targets.sizes.get("time", 0)
+        if steps < 1:
+            raise ValueError(f"the {what} need a 'time' dim with at least one target time (6 h, 12 h, ...)")
+        frames = int(pd.Timedelta(self.task_config.input_duration) // pd.Timedelta("6h"))
+        if inputs.sizes.get("time") != frames:
+            raise ValueError(
+                f"inputs have {inputs.sizes.get('time')} frames; the task's input_duration "
+                f"{self.task_config.input_duration} needs {frames} frames 6 h apart ending at the init time"
+            )
+        self._check(inputs, self.task_config.input_variables, "inputs")
+        self._check(targets, self.task_config.target_variables, what)
+        self._check(forcings, self.task_config.forcing_variables, "forcings", times=steps)
+        return steps
+
     # ------------------------------------------------------------------ building
     def _build_graphs(self, lat, lon):
         if self._graph_builder is not None:
@@ -280,10 +296,7 @@ class GraphCast:
         Returns:
           Like ``targets_template``, the predictions.
         """
-        steps = targets_template.sizes.get("time", 0)
-        self._check(inputs, self.task_config.input_variables, "inputs")
-        self._check(targets_template, self.task_config.target_variables, "targets template")
-        self._check(forcings, self.task_config.forcing_variables, "forcings", times=steps)
+        steps = self._check_all(inputs, targets_template, forcings, "targets template")
         predictions = []
         for t in range(steps):
             forcing_t = forcings.isel(time=[t])
@@ -308,10 +321,7 @@ class GraphCast:
         Step k's normalised residual is taken against the model's own prediction of step k-1
         (the reference's ``autoregressive.Predictor.loss``).
         """
-        steps = targets.sizes.get("time", 0)
-        self._check(inputs, self.task_config.input_variables, "inputs")
-        self._check(targets, self.task_config.target_variables, "targets")
-        self._check(forcings, self.task_config.forcing_variables, "forcings", times=steps)
+        steps = self._check_all(inputs, targets, forcings, "targets")
         losses = []
         for t in range(steps):
             forcing_t, target_t = forcings.isel(time=[t]), targets.isel(time=[t])
