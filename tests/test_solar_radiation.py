@@ -34,3 +34,13 @@ def test_total_solar_irradiance_interpolates_yearly_table():
 def test_non_datetime_is_refused():
     with pytest.raises(TypeError, match="datetime64"):
         toa_incident_solar_radiation(np.array([1.0, 2.0]), np.zeros(2), np.zeros(3))
+
+
+def test_latitude_chunking_does_not_change_values(monkeypatch):
+    import mindgencast.data.solar_radiation as solar
+
+    t = np.array(["2020-01-01T06", "2020-06-30T18"], dtype="datetime64[ns]")
+    lat, lon = np.linspace(-90, 90, 19), np.arange(0, 360, 10.0)
+    whole = toa_incident_solar_radiation(t, lat, lon)
+    monkeypatch.setattr(solar, "_CHUNK_VALUES", 2 * 36 * 361)  # two latitude rows per chunk
+    np.testing.assert_array_equal(toa_incident_solar_radiation(t, lat, lon), whole)

@@ -33,6 +33,7 @@ _J2000_JULIAN_DATE = 2451545.0
 _JULIAN_YEAR_DAYS = 365.25
 _SECONDS_PER_DAY = 86400.0
 _OBLIQUITY = 0.409093  # radians between Earth's rotation and orbital axes (23.4393 deg)
+_CHUNK_VALUES = 2**23  # flux values per chunk (64 MiB in float64): a 0.25 deg grid needs ~60 chunks
 
 # ERA5's yearly TSI (IFS cycle 41r2, W m-2) at mid-year 1951.5 .. 2034.5, before the 0.9965
 # scaling; 1996-2008 is a 13-year cycle repeated for 2009-2021 and 2022-2034.
@@ -130,8 +131,13 @@ def toa_incident_solar_radiation(
     dx = period.total_seconds() / num_bins
     days = np.asarray(t.to_julian_date(), np.float64) - _J2000_JULIAN_DATE
     tsi = total_solar_irradiance(np.asarray(t.values))
-    out = np.empty((len(t), lat_rad.shape[0], lon_rad.shape[1]), np.float64)
-    for i in range(len(t)):  # one time at a time: memory ~ lat * lon * bins
-        flux = _flux(days[i] + offsets, np.sin(lat_rad), np.cos(lat_rad), lon_rad, tsi[i])
-        out[i] = np.trapz(flux, dx=dx, axis=-1)
+    num_lat, num_lon = lat_rad.shape[0], lon_rad.shape[1]
+    out = np.empty((len(t), num_lat, num_lon), np.float64)
+    # one time and a band of latitudes at a time: ~_CHUNK_VALUES float64 flux values in memory
+    rows = max(1, _CHUNK_VALUES // (num_lon * (num_bins + 1)))
+    for i in range(len(t)):
+        for lo in range(0, num_lat, rows):
+            band = lat_rad[lo : lo + rows]
+            flux = _flux(days[i] + offsets, np.sin(band), np.cos(band), lon_rad, tsi[i])
+            out[i, lo : lo + rows] = np.trapz(flux, dx=dx, axis=-1)
     return out.reshape(shape + out.shape[1:]).astype(dtype)
