@@ -18,7 +18,7 @@ from mindgencast.graphs.icosahedral_mesh import faces_to_edges, finest_mesh, mes
 
 FAST = os.environ.get("MINDGENCAST_FAST") == "1"  # CI: smaller meshes
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "mindgencast").is_dir())
-FIG = ROOT / "docs" / "tutorial" / "figures"
+FIG = Path(os.environ.get("MINDGENCAST_TUTORIAL_FIGURES", ROOT / "docs" / "tutorial" / "figures"))
 FIG.mkdir(parents=True, exist_ok=True)
 
 

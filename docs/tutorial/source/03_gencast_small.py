@@ -47,7 +47,7 @@ from mindgencast.training.job import run_training
 
 FAST = os.environ.get("MINDGENCAST_FAST") == "1"
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "mindgencast").is_dir())
-FIG = ROOT / "docs" / "tutorial" / "figures"
+FIG = Path(os.environ.get("MINDGENCAST_TUTORIAL_FIGURES", ROOT / "docs" / "tutorial" / "figures"))
 FIG.mkdir(parents=True, exist_ok=True)
 WORK = Path(tempfile.mkdtemp(prefix="mindgencast_tutorial03_"))
 ms.set_context(mode=ms.GRAPH_MODE)

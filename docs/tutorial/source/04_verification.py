@@ -31,7 +31,7 @@ from mindgencast.metrics import (brier_score, brier_skill_score, crps, ensemble_
 
 FAST = os.environ.get("MINDGENCAST_FAST") == "1"
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "mindgencast").is_dir())
-FIG = ROOT / "docs" / "tutorial" / "figures"
+FIG = Path(os.environ.get("MINDGENCAST_TUTORIAL_FIGURES", ROOT / "docs" / "tutorial" / "figures"))
 FIG.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 

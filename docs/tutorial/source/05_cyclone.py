@@ -31,7 +31,7 @@ from mindgencast.metrics.cyclone_tracks import great_circle_km, strike_probabili
 
 FAST = os.environ.get("MINDGENCAST_FAST") == "1"
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "mindgencast").is_dir())
-FIG = ROOT / "docs" / "tutorial" / "figures"
+FIG = Path(os.environ.get("MINDGENCAST_TUTORIAL_FIGURES", ROOT / "docs" / "tutorial" / "figures"))
 FIG.mkdir(parents=True, exist_ok=True)
 
 MEMBERS, STEPS = (10, 10) if FAST else (30, 10)  # 10 x 12 h = 5 days
