@@ -223,11 +223,14 @@ plt.show()
 a forecast step is a sampler run of 20 levels (39 denoiser calls), and an ensemble is many
 such runs from different noise. With a short training run the tiny model already gets
 within reach of the oracle at short leads; the demo (`mindgencast demo`) trains longer. The
-scores are explained in notebook 04.""",
+rank histograms of a single initialisation are bumpy even for the oracle (neighbouring grid
+points are correlated, so one forecast is a small sample); notebook 04 pools several
+initialisations and explains all these scores.""",
      r"""**要点。** 训练教会去噪器 `D(x; sigma)` 处理所有噪声水平；一个预报步是一次 20 个噪声水平的
 采样（39 次去噪器调用），集合预报则是从不同噪声出发的多次这样的采样。即使只做短时间训练，
-小模型在短时效上也已接近 oracle；演示程序（`mindgencast demo`）训练得更久。这些评分的含义见
-笔记 04。"""),
+小模型在短时效上也已接近 oracle；演示程序（`mindgencast demo`）训练得更久。只有一个起报时刻时，
+即使是 oracle 的秩直方图也高低不平（相邻格点彼此相关，一次预报只是一个很小的样本）；笔记 04 汇总了
+多个起报时刻，并解释了所有这些评分。"""),
     ("code", r'''
 shutil.rmtree(WORK, ignore_errors=True)
 '''),
