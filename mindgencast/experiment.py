@@ -57,6 +57,7 @@ def run_train(app: AppConfig, log: Optional[Callable[[str], None]] = print) -> l
         rank = int(os.environ.get("RANK_ID", os.environ.get("MS_NODE_ID", "0")) or 0)
         store = os.path.join(_data_dir(app), "store.h5")
         if rank == 0 and not os.path.exists(store):  # msrun: rank 0 writes, the others wait below
+            # (without RANK_ID every process writes its own copy; the renames are atomic)
             os.makedirs(_data_dir(app), exist_ok=True)
             world = _synthetic_world(app)
             say(
@@ -65,7 +66,7 @@ def run_train(app: AppConfig, log: Optional[Callable[[str], None]] = print) -> l
             )
             data = world.generate(app.data.start_date, days=app.data.train_days)
             world.write_stats(_stats_path(app))
-            partial = os.path.join(_data_dir(app), "store.partial.h5")
+            partial = os.path.join(_data_dir(app), f"store.partial-{os.getpid()}.h5")  # then an atomic rename
             write_store(partial, data, _task(app))
             os.replace(partial, store)
         _wait_for(store)

@@ -37,7 +37,6 @@ def test_every_notebook_has_a_chinese_twin_with_the_same_code():
 def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv("MINDGENCAST_FAST", "1")
     monkeypatch.setenv("MINDGENCAST_TUTORIAL_FIGURES", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": REPO}}).execute()

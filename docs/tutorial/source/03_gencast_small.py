@@ -123,7 +123,8 @@ def recording_denoiser_fn(inputs, template, forcings):
     return recorded
 
 model.denoiser_fn = recording_denoiser_fn  # an instance attribute: only this model, only here
-one_step = job.forecaster.rollout(job.inputs, job.targets_template, None, num_steps=1, num_members=1,
+# All members in one batch, as in the rollout below (one compiled graph); we watch member 0.
+one_step = job.forecaster.rollout(job.inputs, job.targets_template, None, num_steps=1, num_members=MEMBERS,
                                   init_time=job.init_time, progress=False)
 del model.denoiser_fn  # back to the method
 print(f"{len(calls)} denoiser calls; noise levels {calls[0][0]:.1f} -> {calls[-1][0]:.3f}")
