@@ -41,7 +41,10 @@ def arcs(xyz, senders, receivers, n=8):
 
 def draw_sphere(ax, title):
     ax.add_patch(plt.Circle((0, 0), 1, facecolor="#eef3f8", edgecolor="0.6", lw=0.8))
-    ax.set_xlim(-1.05, 1.05); ax.set_ylim(-1.05, 1.05); ax.set_aspect("equal"); ax.axis("off")
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
     ax.set_title(title, fontsize=11)
 
 
@@ -161,7 +164,9 @@ deg_fine = np.bincount(faces_to_edges(fine.faces)[1], minlength=fine.num_vertice
 bins = np.arange(0, deg_mm.max() + 2) - 0.5
 ax2.hist(deg_fine, bins=bins, alpha=0.7, label="GenCast: finest mesh only")
 ax2.hist(deg_mm, bins=bins, alpha=0.7, label="GraphCast: multimesh")
-ax2.set_xlabel("incoming edges per node"); ax2.set_ylabel("nodes"); ax2.legend()
+ax2.set_xlabel("incoming edges per node")
+ax2.set_ylabel("nodes")
+ax2.legend()
 ax2.set_title("incoming edges per node")
 fig.savefig(FIG / "02_multimesh.png", dpi=110, bbox_inches="tight")
 plt.show()

@@ -34,14 +34,16 @@ import matplotlib.pyplot as plt
 import mindspore as ms
 import numpy as np
 import pandas as pd
-import xarray as xr
+from IPython.display import Image, display
 
 from mindgencast.config.builtin import builtin_config
 from mindgencast.data.store import write_store
 from mindgencast.data.synthetic import SyntheticWorld
+from mindgencast.demo import _oracle_forecast
 from mindgencast.forecast.forecast_job import ForecastJob
 from mindgencast.forecast.plots import plot_maps, plot_plume
 from mindgencast.grid_stacking import nodes_to_dataset
+from mindgencast.metrics import rank_histogram
 from mindgencast.metrics.evaluation import evaluate
 from mindgencast.training.job import run_training
 
@@ -85,7 +87,10 @@ ax.plot(loss, lw=0.8, alpha=0.6, label="loss per step")
 window = max(1, len(loss) // 10)
 ax.plot(np.arange(window - 1, len(loss)), np.convolve(loss, np.ones(window) / window, "valid"), lw=2,
         label=f"running mean ({window} steps)")
-ax.set_xlabel("training step"); ax.set_ylabel("GenCast loss"); ax.set_yscale("log"); ax.legend()
+ax.set_xlabel("training step")
+ax.set_ylabel("GenCast loss")
+ax.set_yscale("log")
+ax.legend()
 ax.set_title("Training the tiny GenCast on the synthetic world")
 fig.savefig(FIG / "03_training_loss.png", dpi=110, bbox_inches="tight")
 plt.show()
@@ -140,7 +145,8 @@ for col, i in enumerate(picks):
         lim = 3.0 if row == 1 else max(3.0, np.abs(values).max())
         im = axes[row, col].imshow(values, origin="lower", cmap="RdBu_r", vmin=-lim, vmax=lim,
                                    extent=[0, 360, -90, 90])
-        axes[row, col].set_xticks([]); axes[row, col].set_yticks([])
+        axes[row, col].set_xticks([])
+        axes[row, col].set_yticks([])
         axes[row, col].set_title(f"{name}\ncall {i + 1}, sigma = {sigma:.3g}" if row == 0 else name, fontsize=8)
 fig.suptitle(f"{var} (normalised residual): DPM-Solver++ 2S from noise to a forecast", fontsize=11)
 fig.savefig(FIG / "03_denoising_steps.png", dpi=110, bbox_inches="tight")
@@ -165,8 +171,6 @@ exact oracle ensemble as the baseline.""",
 最后一个预报时效的集合平均、离散度和各成员地图，一个格点上的羽状图，以及以合成世界的精确
 oracle 集合为基准、对照真值的评分。"""),
     ("code", r'''
-from mindgencast.demo import _oracle_forecast
-
 forecast = job.forecaster.rollout(job.inputs, job.targets_template, None, num_steps=STEPS, num_members=MEMBERS,
                                   init_time=job.init_time, progress=False)
 forecast = forecast.assign_coords(init_time=np.datetime64(init_time, "ns"))
@@ -180,8 +184,6 @@ shutil.copy(plume, FIG / "03_z500_plume.png")
 print("wrote", FIG / "03_t2m_maps.png", "and", FIG / "03_z500_plume.png")
 '''),
     ("code", r'''
-from IPython.display import Image, display
-
 display(Image(filename=str(FIG / "03_t2m_maps.png"), width=800))
 display(Image(filename=str(FIG / "03_z500_plume.png"), width=650))
 '''),
@@ -198,13 +200,13 @@ for ax, (var, level) in zip(axes, (("2m_temperature", None), ("geopotential", 50
     ax.plot(hours, s.sel(metric="crps"), "o-", label="tiny GenCast")
     ax.plot(hours, s.sel(metric="baseline_crps"), "s--", label="oracle (best possible)")
     ax.set_title(f"{var}{'' if level is None else f' {level} hPa'}: fair CRPS (lower is better)")
-    ax.set_xlabel("lead time (h)"); ax.grid(alpha=0.3); ax.legend()
+    ax.set_xlabel("lead time (h)")
+    ax.grid(alpha=0.3)
+    ax.legend()
 fig.savefig(FIG / "03_crps_vs_oracle.png", dpi=110, bbox_inches="tight")
 plt.show()
 table = scores.sel(region="global", metric=["crps", "baseline_crps", "spread_skill_ratio"])["2m_temperature"]
 print(table.to_pandas().round(3))
-
-from mindgencast.metrics import rank_histogram
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True, layout="constrained")
 valid = forecast["valid_time"].values[-1]
@@ -215,7 +217,8 @@ for ax, (name, f) in zip(axes, (("tiny GenCast", forecast), ("oracle", oracle)))
     counts = rank_histogram(f, t, weighted=True)
     ax.bar(counts["rank"], counts / counts.sum())
     ax.axhline(1 / counts.sizes["rank"], color="k", ls="--", lw=1)
-    ax.set_title(f"{name}: 2 m temperature, +{12 * STEPS} h"); ax.set_xlabel(f"rank among {MEMBERS} members")
+    ax.set_title(f"{name}: 2 m temperature, +{12 * STEPS} h")
+    ax.set_xlabel(f"rank among {MEMBERS} members")
 axes[0].set_ylabel("area-weighted frequency")
 fig.savefig(FIG / "03_rank_histogram.png", dpi=110, bbox_inches="tight")
 plt.show()

@@ -26,8 +26,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mindgencast.metrics import (brier_score, brier_skill_score, crps, ensemble_mean_rmse, ensemble_spread,
-                                 rank_histogram, spread_skill_ratio)
+from mindgencast.config.builtin import builtin_config
+from mindgencast.data.synthetic import SyntheticWorld
+from mindgencast.demo import _oracle_forecast
+from mindgencast.forecast.baselines import DampedPersistence
+from mindgencast.forecast.initial_state import initial_state
+from mindgencast.forecast.rollout import rollout
+from mindgencast.metrics import (
+    brier_score,
+    brier_skill_score,
+    crps,
+    ensemble_mean_rmse,
+    ensemble_spread,
+    rank_histogram,
+    spread_skill_ratio,
+)
 
 FAST = os.environ.get("MINDGENCAST_FAST") == "1"
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "mindgencast").is_dir())
@@ -82,8 +95,10 @@ ax.plot(table.index, table["fair CRPS"], "o", label=f"fair CRPS, {members} membe
 ax.plot(table.index, table["standard CRPS"], "s", mfc="none", label=f"standard CRPS, {members} members")
 ax.plot(table.index, table["MAE of the mean"], "^-", alpha=0.6, label="MAE of the ensemble mean")
 ax.axvline(1.0, color="0.5", ls=":")
-ax.set_xlabel("ensemble spread s (truth: 1)"); ax.set_ylabel("score (lower is better)")
-ax.set_title("CRPS is minimised by the right spread; MAE is not"); ax.legend(fontsize=8)
+ax.set_xlabel("ensemble spread s (truth: 1)")
+ax.set_ylabel("score (lower is better)")
+ax.set_title("CRPS is minimised by the right spread; MAE is not")
+ax.legend(fontsize=8)
 fig.savefig(FIG / "04_crps_vs_mae.png", dpi=110, bbox_inches="tight")
 plt.show()
 print(table.round(3).to_string())
@@ -129,7 +144,8 @@ for ax, (name, kw) in zip(axes, cases.items()):
     freq = counts / counts.sum()
     ax.bar(counts["rank"], freq, color="tab:blue")
     ax.axhline(1 / counts.sizes["rank"], color="k", ls="--", lw=1)
-    ax.set_title(name); ax.set_xlabel("rank of the truth among 10 members")
+    ax.set_title(name)
+    ax.set_xlabel("rank of the truth among 10 members")
 axes[0].set_ylabel("frequency")
 fig.savefig(FIG / "04_rank_histograms_constructed.png", dpi=110, bbox_inches="tight")
 plt.show()
@@ -147,13 +163,6 @@ histogram.)""",
 以及**阻尼持续性**预报——库中一个廉价的随机基准模型（`mindgencast.forecast.baselines`）。两者都用与
 GenCast 相同的滚动代码生成。（小型 GenCast 自己的秩直方图见笔记 03。）"""),
     ("code", r'''
-from mindgencast.config.builtin import builtin_config
-from mindgencast.data.synthetic import SyntheticWorld
-from mindgencast.demo import _oracle_forecast
-from mindgencast.forecast.baselines import DampedPersistence
-from mindgencast.forecast.initial_state import initial_state
-from mindgencast.forecast.rollout import rollout
-
 task = builtin_config("gencast_tiny").task_config
 world = SyntheticWorld(task, 10.0, seed=0, time_step="12h")
 STEPS, MEMBERS, INITS = (4, 10, 2) if FAST else (4, 10, 6)
@@ -182,7 +191,8 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.3), sharey=True, layout="constrain
 for ax, (name, counts) in zip(axes, hist.items()):
     ax.bar(counts["rank"], counts / counts.sum(), color="tab:green")
     ax.axhline(1 / counts.sizes["rank"], color="k", ls="--", lw=1)
-    ax.set_title(f"{name}: z500, +{12 * STEPS} h, {INITS} inits"); ax.set_xlabel(f"rank among {MEMBERS} members")
+    ax.set_title(f"{name}: z500, +{12 * STEPS} h, {INITS} inits")
+    ax.set_xlabel(f"rank among {MEMBERS} members")
 axes[0].set_ylabel("area-weighted frequency")
 fig.savefig(FIG / "04_rank_histograms_models.png", dpi=110, bbox_inches="tight")
 plt.show()
@@ -221,9 +231,11 @@ for name, kw in {"calibrated (s=1)": dict(spread=1.0), "under-dispersive (s=0.5)
     centre = [p[which == b].mean() for b in range(10) if (which == b).sum() > 20]
     freq = [o[which == b].mean() for b in range(10) if (which == b).sum() > 20]
     ax.plot(centre, freq, "o-", label=f"{name}: BS {bs:.4f}, BSS {bss:+.2f}")
-ax.set_xlabel("forecast probability p"); ax.set_ylabel("observed frequency")
+ax.set_xlabel("forecast probability p")
+ax.set_ylabel("observed frequency")
 ax.set_title(f"Reliability, event y > q90 (climatology BS {float(reference):.4f})", fontsize=10)
-ax.legend(fontsize=7.5, loc="upper left"); ax.set_aspect("equal")
+ax.legend(fontsize=7.5, loc="upper left")
+ax.set_aspect("equal")
 fig.savefig(FIG / "04_reliability.png", dpi=110, bbox_inches="tight")
 plt.show()
 '''),
