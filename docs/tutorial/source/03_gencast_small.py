@@ -56,7 +56,7 @@ ms.set_context(mode=ms.GRAPH_MODE)
 
 TRAIN_DAYS, TRAIN_STEPS = (12, 4) if FAST else (60, 100)
 STEPS, MEMBERS = (2, 3) if FAST else (6, 8)
-print(f"fast mode: {FAST}; work directory {WORK}")
+print(f"fast mode: {FAST}")
 '''),
     ("md", r"""## 3.1 Data and training
 
@@ -181,7 +181,7 @@ maps = plot_maps(forecast, "2m_temperature", lead, num_members=3, out_dir=WORK)
 shutil.copy(maps, FIG / "03_t2m_maps.png")
 plume = plot_plume(forecast, "geopotential", 50.0, 10.0, level=500, out_dir=WORK)
 shutil.copy(plume, FIG / "03_z500_plume.png")
-print("wrote", FIG / "03_t2m_maps.png", "and", FIG / "03_z500_plume.png")
+print("saved 03_t2m_maps.png and 03_z500_plume.png")
 '''),
     ("code", r'''
 display(Image(filename=str(FIG / "03_t2m_maps.png"), width=800))
