@@ -50,8 +50,11 @@ ACCUMULATION_HOURS = 12
 _PRECIPITATION_SOURCES = {"total_precipitation_6hr": 6, "total_precipitation": 1}
 
 
+_GRIB_SUFFIXES = (".grib", ".grb", ".grib1", ".grib2", ".grb2")
+
+
 def _read_one(source) -> xr.Dataset:
-    """An xarray Dataset from a Dataset, a NetCDF file or a Zarr store (lazily, not loaded)."""
+    """An xarray Dataset from a Dataset, a NetCDF file, a Zarr store or a CDS GRIB file (lazily)."""
     if isinstance(source, xr.Dataset):
         return source
     path = os.fspath(source)
@@ -66,6 +69,16 @@ def _read_one(source) -> xr.Dataset:
                 "(or pip install 'mindgencast[zarr]'); NetCDF files need nothing extra"
             ) from None
         opener = dict(engine="zarr", chunks=None)
+    elif path.lower().endswith(_GRIB_SUFFIXES):
+        try:
+            import cfgrib  # noqa: F401  (xarray's cfgrib engine; ecCodes comes with the eccodes wheel)
+        except (ImportError, RuntimeError) as error:  # RuntimeError: cfgrib without the ecCodes library
+            raise ImportError(
+                f"reading the GRIB file {path} needs cfgrib and ecCodes: pip install 'mindgencast[grib]' "
+                f"(cfgrib + eccodes wheels); or ask the CDS for NetCDF instead ({type(error).__name__}: {error})"
+            ) from None
+        # indexpath "": no .idx files written next to the user's data.
+        opener = dict(engine="cfgrib", backend_kwargs={"indexpath": ""})
     else:
         opener = {}
     try:
@@ -249,8 +262,8 @@ def open_era5(
     """Opens ERA5 data in WeatherBench2 or CDS layout as a standardized dataset.
 
     Args:
-      source: path of a NetCDF file or Zarr store (Zarr needs ``pip install zarr``),
-        an xarray Dataset, or a sequence of those (e.g. the CDS pressure-level
+      source: path of a NetCDF file, a Zarr store (needs ``pip install zarr``) or a CDS
+        GRIB file (``.grib``/``.grb``; needs ``pip install 'mindgencast[grib]'``), an xarray Dataset, or a sequence of those (e.g. the CDS pressure-level
         and single-level files), merged after standardisation.
       task_config: if given, keep only the task's variables and pressure levels
         and validate their presence, levels, dtypes, units attributes and times.
@@ -262,7 +275,7 @@ def open_era5(
       The plain (or example-batch) layout of ``docs/data.md``, lazily indexed.
 
     Raises:
-      FileNotFoundError, ImportError (Zarr without zarr), DataValidationError.
+      FileNotFoundError, ImportError (Zarr without zarr, GRIB without cfgrib), DataValidationError.
     """
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
     if not sources:

@@ -11,6 +11,7 @@ contour stands in for the coast.
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import re
@@ -23,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-__all__ = ["load_forecast", "parse_lead", "select_field", "check_lead", "check_point", "plot_maps", "plot_plume"]
+__all__ = ["coastline_status", "load_forecast", "parse_lead", "select_field", "check_lead", "check_point", "plot_maps", "plot_plume"]
 
 _HOUR = np.timedelta64(1, "h")
 # Display conversions: (scale, units) for quantities users read in other units.
@@ -152,7 +153,7 @@ def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_m
                         shrink=0.8)
     fig.suptitle(_headline(ds, var, level, lead), fontsize=13)
     if lsm is not None and not _has_cartopy():
-        fig.supxlabel("black line: land-sea mask = 0.5 (install cartopy for coastlines)", x=0.99, ha="right",
+        fig.supxlabel(f"black line: land-sea mask = 0.5 ({coastline_status()})", x=0.99, ha="right",
                       fontsize=8, color="0.3")
     out = pathlib.Path(out_dir) / f"{_stem(var, level)}_lead{_hours(lead):03.0f}h_maps.png"
     return _save(fig, out)
@@ -197,12 +198,27 @@ def plot_plume(ds: xr.Dataset, var: str, lat: float, lon: float, *, level: int |
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _has_cartopy() -> bool:
+@functools.lru_cache(maxsize=1)
+def coastline_status() -> str:
+    """Why maps do or do not draw coastlines: ``"cartopy"`` when cartopy and its Natural
+    Earth 110m coastlines are available, else a sentence saying what to install or fetch."""
     try:
         import cartopy  # noqa: F401
     except ImportError:
-        return False
-    return True
+        return "install cartopy for coastlines: pip install 'mindgencast[maps]'"
+    try:
+        from cartopy.io import shapereader
+
+        # Cached under cartopy.config["data_dir"] after the first (online) use.
+        shapereader.natural_earth(resolution="110m", category="physical", name="coastline")
+    except Exception as error:  # offline: urllib's URLError, or a damaged cache
+        return (f"cartopy cannot load Natural Earth coastlines ({type(error).__name__}); fetch them once online "
+                "or put them under cartopy.config['pre_existing_data_dir']")
+    return "cartopy"
+
+
+def _has_cartopy() -> bool:
+    return coastline_status() == "cartopy"
 
 
 def _map_axes(fig, rows, cols):
