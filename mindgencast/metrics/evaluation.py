@@ -32,11 +32,13 @@ from mindgencast.metrics.alignment import (
     ENSEMBLE_DIM,
     INIT_DIM,
     LEAD_DIM,
+    TIME_DIM,
     forecast_variables,
     select_grid,
     select_truth,
     select_variables,
     split_init_times,
+    standardise,
 )
 from mindgencast.metrics.baselines import MIN_CLIMATOLOGY_YEARS, climatology_baseline, persistence_baseline
 from mindgencast.metrics.brier import QUANTILE_DIM, brier_score, brier_skill_score
@@ -139,11 +141,30 @@ def _load(datasets, inits, leads, variable):
     return xr.concat(pieces, dim=INIT_DIM).load().astype(np.float64)
 
 
+def _load_truth(truth, parts, inits, leads, variable):
+    """``[init_time, lead_time, ...]`` float64 truth at the valid times of a batch.
+
+    One indexing call for the whole batch, so a lazily opened series reads each on-disk
+    chunk once (:mod:`mindgencast.metrics.truth_files`) instead of once per init time.
+    """
+    valid = np.stack([parts[i]["valid_time"].values[leads] for i in inits])
+    index = pd.Index(truth[TIME_DIM].values).get_indexer(valid.ravel())
+    da = truth[variable].transpose(TIME_DIM, ...).isel({TIME_DIM: index}).load().astype(np.float64)
+    data = da.values.reshape(*valid.shape, *da.shape[1:])
+    coords = {d: da[d] for d in da.dims[1:] if d in da.coords}
+    coords[INIT_DIM] = [parts[i][INIT_DIM].values for i in inits]
+    coords[LEAD_DIM] = parts[inits[0]][LEAD_DIM].values[leads]
+    return xr.DataArray(data, dims=(INIT_DIM, LEAD_DIM, *da.dims[1:]), coords=coords)
+
+
 def _all_moments(datasets, truths, variable, metrics, fair, masks, thresholds, generator) -> dict:
-    """``[init_time, region, lead_time, ...]`` moments of one variable, batch by batch."""
+    """``[init_time, region, lead_time, ...]`` moments of one variable, batch by batch.
+
+    ``truths`` is ``(truth on the forecast grid, forecast parts)``.
+    """
     batches = []
     for inits, leads in _batches(datasets, variable):
-        f, t = _load(datasets, inits, leads, variable), _load(truths, inits, leads, variable)
+        f, t = _load(datasets, inits, leads, variable), _load_truth(*truths, inits, leads, variable)
         batches.append((inits, leads, _moments(f, t, metrics, fair, masks, thresholds, generator)))
     out = {}
     for key in batches[0][2]:
@@ -215,7 +236,12 @@ def _baseline_parts(baseline, parts, truth, regrid_subset, window_days, climatol
     """Baseline forecasts, one per part, and a description of them for the output attributes."""
     if isinstance(baseline, str):
         if baseline == "persistence":
-            return [persistence_baseline(p, truth, regrid_subset) for p in parts], {}
+            # All init states in one read (chunk-aware for a lazily opened series).
+            standard = standardise(truth)
+            inits = [p[INIT_DIM].values for p in parts]
+            present = [t for t in inits if t in standard[TIME_DIM].values]
+            states = standard[list(parts[0].data_vars)].sel({TIME_DIM: present}).load()
+            return [persistence_baseline(p, states, regrid_subset) for p in parts], {}
         if baseline == "climatology":
             found = [climatology_baseline(p, climatology, window_days, regrid_subset, min_years) for p in parts]
             members = min(b.sizes[ENSEMBLE_DIM] for b in found)
@@ -312,7 +338,11 @@ def evaluate(
     if "brier_score" in metrics and thresholds is None:
         raise ValueError("metric 'brier_score' needs thresholds (e.g. climatological_thresholds(truth, [0.9999]))")
     parts, variables = _forecast_parts(forecast, variables)
-    truths = [select_truth(p, truth, regrid_subset) for p in parts]
+    for p in parts:
+        select_truth(p, truth, regrid_subset)  # names missing times, variables, levels, grids
+    on_grid = select_grid(select_variables(standardise(truth), variables, parts[0], "truth", "forecast"), parts[0],
+                          regrid_subset, "truth", "forecast")
+    truths = (on_grid, parts)
     climatology = truth if climatology is None else climatology
     baselines, info = {}, {}
     for name, spec in _named_baselines(baseline).items():
