@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from xarray.backends import BackendArray
+from xarray.core import indexing
 
 from mindgencast.metrics.alignment import (
     ENSEMBLE_DIM,
@@ -123,7 +125,44 @@ def climatology_baseline(
     # Closest dates first, then closest years; disallowed times sort last.
     key = np.where(allowed, distance * 1000.0 + np.abs(year_offset), np.inf)
     chosen = np.argsort(key, axis=1, kind="stable")[:, :members]
-    picked = truth.isel({TIME_DIM: xr.DataArray(chosen, dims=[LEAD_DIM, ENSEMBLE_DIM])}).drop_vars(TIME_DIM)
-    picked = picked.assign_coords({LEAD_DIM: forecast[LEAD_DIM].values}).transpose(ENSEMBLE_DIM, LEAD_DIM, ...)
+    # Lazy: a batch of lead times reads only its members' times (chunk-aware for a series).
+    fields = {}
+    for v, da in truth.data_vars.items():
+        da = da.transpose(TIME_DIM, ...)
+        array = indexing.LazilyIndexedArray(_PickedTimes(da, chosen))
+        fields[v] = xr.Variable((ENSEMBLE_DIM, LEAD_DIM, *da.dims[1:]), array, attrs=da.attrs)
+    coords = {k: c for k, c in truth.coords.items() if TIME_DIM not in c.dims}
+    coords[LEAD_DIM] = forecast[LEAD_DIM].values
+    picked = xr.Dataset(fields, coords=coords)
     picked.attrs["climatology_years"] = sorted({int(y) for y in times.year.values[np.unique(chosen)]})
     return picked
+
+
+class _PickedTimes(BackendArray):
+    """``[member, lead_time, ...]`` view of ``da[time, ...]`` at times ``chosen[lead, member]``.
+
+    Outer indexing reads the unique times a selection needs, once each; xarray's lazy
+    vectorized indexing would broadcast index arrays over every grid point instead.
+    """
+
+    def __init__(self, da: xr.DataArray, chosen: np.ndarray):
+        self.da = da
+        self.chosen = chosen.T  # [member, lead]
+        self.shape = (*self.chosen.shape, *da.shape[1:])
+        self.dtype = da.dtype
+
+    def __getitem__(self, key):
+        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.OUTER, self._read)
+
+    def _read(self, key: tuple) -> np.ndarray:
+        members, leads = (np.arange(n)[k] for n, k in zip(self.chosen.shape, key[:2]))
+        times = self.chosen[np.ix_(np.atleast_1d(members), np.atleast_1d(leads))]
+        unique, inverse = np.unique(times, return_inverse=True)
+        rest = dict(zip(self.da.dims[1:], key[2:]))
+        block = np.asarray(self.da.isel({TIME_DIM: unique, **rest}).values)
+        out = block[inverse.reshape(times.shape)]
+        if np.ndim(leads) == 0:
+            out = out[:, 0]
+        if np.ndim(members) == 0:
+            out = out[0]
+        return out
