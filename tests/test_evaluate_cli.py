@@ -261,6 +261,7 @@ def test_several_baselines_in_one_run(files, tmp_path):
     assert main(argv) == 0
     scores = xr.load_dataset(out, decode_timedelta=True)
     assert list(scores["baseline"].values) == ["persistence", "climatology"]
+    assert scores.attrs["baseline"] == "persistence, climatology"
     loaded = [xr.load_dataset(p, decode_timedelta=True) for p in forecasts]
     for name in ("persistence", "climatology"):
         alone = evaluate(loaded, xr.load_dataset(truth), baseline=name, regions=["global"])

@@ -137,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
             figures[os.path.join(args.plots, f"{stem}.png")] = curves_figure(scores, stem, region=args.plot_region)
         for name in baselines:
             stem = "scorecard" if len(baselines) == 1 else f"scorecard_{name}"
-            chosen = scores.sel(baseline=name) if "baseline" in scores.dims else scores
-            chosen.attrs.update(scores.attrs, baseline=name)
+            chosen = (scores.sel(baseline=name) if "baseline" in scores.dims else scores).copy(deep=False)
+            chosen.attrs = {**scores.attrs, "baseline": name}  # a new dict: the file keeps every name
             figures[os.path.join(args.plots, f"{stem}.png")] = scorecard_figure(chosen, region=args.plot_region)
     table = scores_to_dataframe(scores) if args.csv else None
 
