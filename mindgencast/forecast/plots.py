@@ -335,8 +335,12 @@ def _draw(ax, lat, lon, values, cmap, vmin, vmax, lsm, small=False):
     order = np.argsort((lon + 180) % 360 - 180)
     lon_c = ((lon + 180) % 360 - 180)[order]
     values = values[:, order]
-    lat_edges = np.clip(_edges(lat), -90, 90)
     lon_edges = _edges(lon_c)
+    if np.isclose(lon_c[0], -180.0):
+        # The 180° column is half at each edge: repeat it at +180 so no strip stays blank.
+        lon_edges = np.append(lon_edges, lon_edges[-1] + (lon_edges[1] - lon_edges[0]))
+        values = np.concatenate([values, values[:, :1]], axis=1)
+    lat_edges = np.clip(_edges(lat), -90, 90)
     if _has_cartopy():
         import cartopy.crs as ccrs
 
