@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from mindgencast.cli.main import main
-from mindgencast.metrics.evaluation import evaluate
+from mindgencast.metrics.evaluation import DEFAULT_METRICS, evaluate
 
 LAT = np.linspace(-90, 90, 10)
 LON = np.arange(0, 360, 36.0)
@@ -201,3 +201,99 @@ def test_file_from_the_forecast_writer(fixture_dir, tmp_path):
     expected = np.sqrt((error * area[:, None]).sum((-1, -2)) / (area.sum() * error.shape[-1]))
     got = scores["geopotential"].sel(metric="ensemble_mean_rmse", region="global", level=500).values
     np.testing.assert_allclose(got, expected, rtol=1e-6)  # float32 file values, float64 arithmetic
+
+
+def _winter(path, start, end, seed):
+    """6-hourly truth from ``start`` to ``end`` (crossing New Year) in WeatherBench2 layout."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range(start, end, freq="6h")
+    ds = xr.Dataset(
+        {"2m_temperature": (("time", "lat", "lon"), 280 + rng.normal(size=(times.size, LAT.size, LON.size))),
+         "geopotential": (("time", "level", "lat", "lon"),
+                          5e4 + 100 * rng.normal(size=(times.size, 2, LAT.size, LON.size)))},
+        coords={"time": times, "level": np.array([500, 850], np.int32), "lat": LAT, "lon": LON},
+    ).astype(np.float32)
+    ds.to_netcdf(path)
+    return ds
+
+
+def test_climatology_comes_from_named_files_and_a_short_truth_is_refused(tmp_path, capsys):
+    """A 90-day test period crossing New Year used to give a 1-date 'climatology' (lagged persistence)."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    short = _winter(inputs / "test.nc", "2019-11-15", "2020-02-12", seed=1)
+    clim = [_winter(inputs / f"train_{y}.nc", f"{y}-12-01", f"{y + 1}-01-31", seed=y) for y in (2017, 2018)]
+    _forecast(inputs / "fc.nc", short, "2020-01-05T00")
+    out = tmp_path / "out" / "scores.nc"
+    argv = ["evaluate", "--forecast", str(inputs / "fc.nc"), "--truth", str(inputs / "test.nc"), "--baseline",
+            "climatology", "--out", str(out), "--plots", str(tmp_path / "out" / "plots")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "only 0 other year(s)" in err and "--climatology PATH" in err and "2019-11-15" in err
+    assert not (tmp_path / "out").exists()
+
+    clim_files = [str(inputs / f"train_{y}.nc") for y in (2018, 2017)]
+    assert main([*argv, "--climatology", *clim_files, "--brier-quantiles", "0.9"]) == 0
+    scores = xr.load_dataset(out, decode_timedelta=True)
+    assert scores.attrs["climatology_source"] == "train_2017.nc, train_2018.nc"
+    assert scores.attrs["brier_thresholds_source"] == "train_2017.nc, train_2018.nc"
+    assert scores.attrs["climatology_min_years"] == 2
+    # Members in a 15-day window around 5-7 January of 2018 and 2019: calendar years 2017..2019.
+    assert scores.attrs["climatology_years_used"] == "2017, 2018, 2019"
+    # The scores are those of the library with the climatology files as the climatology.
+    from mindgencast.metrics import climatological_thresholds
+
+    source = xr.concat(clim, dim="time")
+    expected = evaluate(xr.load_dataset(inputs / "fc.nc", decode_timedelta=True), short, baseline="climatology",
+                        climatology=source, metrics=(*DEFAULT_METRICS, "brier_score"),
+                        thresholds=climatological_thresholds(source, [0.9]))
+    for v in expected.data_vars:
+        np.testing.assert_allclose(scores[v].values, expected[v].values, rtol=1e-12)
+    assert scores.attrs["baseline_ensemble_size"] == expected.attrs["baseline_ensemble_size"] >= 2 * 31 - 4
+
+
+def test_several_baselines_in_one_run(files, tmp_path):
+    folder, forecasts = files
+    out, csv, plots = tmp_path / "scores.nc", tmp_path / "scores.csv", tmp_path / "plots"
+    truth = str(folder / "truth.nc")
+    argv = ["evaluate", "--forecast", str(forecasts[0]), "--truth", truth, "--baseline", "persistence",
+            "climatology", "--out", str(out), "--csv", str(csv), "--plots", str(plots), "--regions", "global",
+            "--variables", "geopotential"]
+    assert main(argv) == 0
+    scores = xr.load_dataset(out, decode_timedelta=True)
+    assert list(scores["baseline"].values) == ["persistence", "climatology"]
+    assert scores.attrs["baseline"] == "persistence, climatology"
+    loaded = xr.load_dataset(forecasts[0], decode_timedelta=True)[["geopotential"]]
+    for name in ("persistence", "climatology"):
+        alone = evaluate(loaded, xr.load_dataset(truth), baseline=name, regions=["global"])
+        np.testing.assert_allclose(scores["geopotential"].sel(baseline=name).values, alone["geopotential"].values,
+                                   rtol=1e-12)
+        assert (plots / f"scorecard_{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (plots / "scorecard.png").exists()
+    table = pd.read_csv(csv, keep_default_na=False)
+    crps = table.query("variable == 'geopotential' and level == 500 and lead_time_hours == 12")
+    assert sorted(crps.loc[crps.metric == "baseline_crps", "baseline"]) == ["climatology", "persistence"]
+    assert list(crps.loc[crps.metric == "crps", "baseline"]) == [""]
+
+
+def test_several_truth_files_are_one_series(files, tmp_path, capsys):
+    folder, forecasts = files
+    truth = xr.load_dataset(folder / "truth.nc")
+    parts = []
+    for year in (2021, 2019, 2020):  # any order
+        parts.append(tmp_path / f"truth_{year}.nc")
+        truth.sel(time=str(year)).to_netcdf(parts[-1])
+    argv = ["evaluate", "--forecast", *map(str, forecasts), "--baseline", "persistence", "climatology",
+            "--regions", "global", "--out"]
+    assert main([*argv, str(tmp_path / "split.nc"), "--truth", *map(str, parts)]) == 0
+    assert main([*argv, str(tmp_path / "one.nc"), "--truth", str(folder / "truth.nc")]) == 0
+    split, one = (xr.load_dataset(tmp_path / f"{n}.nc", decode_timedelta=True) for n in ("split", "one"))
+    for v in one.data_vars:
+        np.testing.assert_array_equal(split[v].values, one[v].values)
+    assert split.attrs["truth_files"] == "truth_2019.nc, truth_2020.nc, truth_2021.nc"
+    # Overlapping files are refused by name.
+    overlap = tmp_path / "overlap.nc"
+    truth.sel(time=slice("2020-03-01", "2021-02-26")).to_netcdf(overlap)
+    assert main([*argv, str(tmp_path / "bad.nc"), "--truth", *map(str, parts), str(overlap)]) == 2
+    assert "repeat or interleave times" in capsys.readouterr().err
+    assert not (tmp_path / "bad.nc").exists()

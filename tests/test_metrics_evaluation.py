@@ -141,7 +141,7 @@ def test_climatology_baseline_uses_other_years_at_the_same_hour():
                                                  and abs(pd.Timestamp(t).dayofyear - valid.dayofyear) <= 3])
         assert pool.sizes["time"] == 14
         assert sorted(values[:, 0, 0]) == sorted(pool.values[:, 0, 0])
-    with pytest.raises(ValueError, match="another year"):
+    with pytest.raises(ValueError, match="only 0 other year"):
         climatology_baseline(forecast, _truth(years=(2020,)))
 
 

@@ -92,3 +92,54 @@ def test_missing_or_foreign_file_is_named(fixture_dir, tmp_path, capsys):
 def test_parse_lead():
     hour = np.timedelta64(1, "h")
     assert [parse_lead(t) / hour for t in ("72h", "3d", "72", " 1.5d ")] == [72, 72, 72, 36]
+
+
+def _truth_for(forecast_path, fixture_dir, path, offset=3.0):
+    """WeatherBench2 truth: the fixture's state at the init time, then member 0 + offset at each valid time."""
+    inputs = xr.load_dataset(fixture_dir / "inputs.nc", decode_timedelta=True).isel(batch=0)
+    with xr.open_dataset(forecast_path, decode_timedelta=True) as ds:
+        init = ds.init_time.values
+        later = ds[["2m_temperature", "temperature"]].isel(member=0, drop=True).load() + offset
+        later = later.swap_dims(lead_time="valid_time").drop_vars(["lead_time", "init_time"]).rename(valid_time="time")
+    first = inputs[["2m_temperature", "temperature"]].isel(time=-1, drop=True).expand_dims(time=[init])
+    first = first.drop_vars([c for c in first.coords if c not in ("time", "level", "lat", "lon")])
+    truth = xr.concat([first.transpose(*later["temperature"].dims), later], dim="time")
+    truth.to_netcdf(path)
+    return truth
+
+
+def test_truth_beside_the_forecast(forecast_path, fixture_dir, tmp_path, capsys):
+    truth = _truth_for(forecast_path, fixture_dir, tmp_path / "truth.nc")
+    sizes, red = {}, {}
+    for name, extra in (("plain", []), ("truth", ["--truth", str(tmp_path / "truth.nc")])):
+        out = tmp_path / name
+        assert main(["plot", str(forecast_path), "--var", "temperature", "--level", "850", "--lead", "24h",
+                     "--members", "2", "--point=48.8,2.3", "--out", str(out), *extra]) == 0
+        sizes[name] = _image_stats(out / "temperature_850hPa_lead024h_maps.png")[0].shape[0]
+        plume = matplotlib.image.imread(out / "temperature_850hPa_plume_50N_0.png")[..., :3]
+        red[name] = (np.abs(plume - np.array([214, 39, 40]) / 255).max(-1) < 0.08).mean()  # tab:red truth line
+    # Truth + difference maps: a second map row on top and a row of member - truth maps.
+    assert sizes["truth"] > 1.6 * sizes["plain"]
+    assert red["plain"] == 0 and red["truth"] > 0.002
+    # Missing valid times are named before anything is drawn.
+    short = tmp_path / "short.nc"
+    truth.isel(time=[0, 1]).to_netcdf(short)
+    out = tmp_path / "refused"
+    assert main(["plot", str(forecast_path), "--var", "2m_temperature", "--lead", "36h", "--point=48.8,2.3",
+                 "--truth", str(short), "--out", str(out)]) == 2
+    assert "no data at 2019-03-31 00:00 UTC" in capsys.readouterr().err and not out.exists()
+
+
+def test_truth_mean_and_members_share_one_colour_scale():
+    from mindgencast.forecast.plots import _map_scales
+
+    rng = np.random.default_rng(0)
+    members = 280 + rng.normal(size=(2, 4, 8))
+    mean = members.mean(0)
+    observed = mean + 30.0  # far warmer than every member: the shared scale must reach it
+    (_, vmin, vmax), limit = _map_scales("2m_temperature", members, mean, observed)
+    assert vmin <= np.percentile(members, 5) and vmax >= np.percentile(observed, 95)
+    # One symmetric difference scale covering mean - truth and member - truth.
+    assert limit >= np.percentile(np.abs(members - observed), 99) and limit >= 29
+    (_, vmin0, vmax0), none = _map_scales("2m_temperature", members, mean, None)
+    assert none is None and vmax0 < np.min(observed)

@@ -7,6 +7,11 @@ one lead time; a plume shows every member and the ensemble mean at one point
 over all lead times. Coastlines come from cartopy when it is importable; without
 it the axes are plain longitude/latitude and the file's land_sea_mask = 0.5
 contour stands in for the coast.
+
+With a truth dataset (WeatherBench2 layout) the maps add the truth, drawn with the
+same colour scale as the ensemble mean and the members, and difference maps
+(ensemble mean - truth, member - truth) on one symmetric scale; the plume starts at
+the initial time from the truth there and draws the truth over the members.
 """
 
 from __future__ import annotations
@@ -24,7 +29,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-__all__ = ["coastline_status", "load_forecast", "parse_lead", "select_field", "check_lead", "check_point", "plot_maps", "plot_plume"]
+__all__ = [
+    "coastline_status",
+    "load_forecast",
+    "parse_lead",
+    "select_field",
+    "check_lead",
+    "check_point",
+    "truth_field",
+    "check_truth",
+    "plot_maps",
+    "plot_plume",
+]
 
 _HOUR = np.timedelta64(1, "h")
 # Display conversions: (scale, units) for quantities users read in other units.
@@ -107,18 +123,66 @@ def check_point(ds: xr.Dataset, var: str, lat: float, lon: float, level: int | N
     return i, j
 
 
+def truth_field(truth: xr.Dataset, ds: xr.Dataset, var: str, level: int | None, times) -> xr.DataArray:
+    """``var`` of the truth at ``times`` on the forecast's grid: dims (time, lat, lon).
+
+    Args:
+      truth: WeatherBench2 layout ``[time, [level,] lat, lon]`` (``latitude``/``longitude``
+        and descending latitudes accepted); its grid must hold the forecast's points.
+      times: datetime64 values; the ones the truth lacks are dropped.
+
+    Raises ValueError naming a missing variable or level, or the grid mismatch.
+    """
+    from mindgencast.metrics.alignment import select_grid, standardise
+
+    truth = standardise(truth)
+    if "time" not in truth.dims:
+        raise ValueError(f"the truth has no 'time' dim (dims {dict(truth.sizes)}); expected WeatherBench2 layout")
+    if var not in truth.data_vars:
+        raise ValueError(f"no variable {var!r} in the truth; it has: {', '.join(truth.data_vars)}")
+    field = truth[[var]]
+    if level is not None:
+        if "level" not in field[var].dims or int(level) not in field["level"].values:
+            raise ValueError(f"level {level} hPa of {var} is not in the truth")
+        field = field.sel(level=int(level))
+    field = select_grid(field, ds, True, "truth", "forecast")
+    present = [t for t in np.atleast_1d(times) if t in field["time"].values]
+    return field[var].sel(time=present).transpose("time", "lat", "lon")
+
+
+def check_truth(truth: xr.Dataset, ds: xr.Dataset, var: str, level: int | None, lead=None, plume: bool = False):
+    """ValueError unless the truth has ``var`` (at ``level``) on the forecast grid at the
+    valid time of ``lead`` (maps) and at the initial time (``plume``)."""
+    needed = ([ds.init_time.values] if plume else []) + (
+        [ds.init_time.values + check_lead(ds, lead)] if lead is not None else [])
+    found = truth_field(truth, ds, var, level, needed)["time"].values
+    missing = [t for t in needed if t not in found]
+    if missing:
+        raise ValueError(f"the truth has no data at {', '.join(_fmt_time(t) for t in missing)} "
+                         "(the initial time starts a plume; maps need the valid time)")
+
+
 def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_members: int = 4,
-              out_dir: str | os.PathLike = ".") -> pathlib.Path:
+              out_dir: str | os.PathLike = ".", truth: xr.Dataset | None = None) -> pathlib.Path:
     """One PNG: ensemble mean, spread and the first ``num_members`` members at ``lead``.
 
     ``lead`` is a timedelta64 or a string like ``"72h"``; it must be one of the
-    file's lead times. Returns the path written.
+    file's lead times. With ``truth`` (see :func:`truth_field`) the PNG adds the truth
+    at the valid time and difference maps (ensemble mean and members minus truth).
+    Returns the path written.
     """
     field = select_field(ds, var, level)
     lead = check_lead(ds, lead)
     scale, units = _units(ds, var)
     values = field.sel(lead_time=lead).values.astype(np.float64) * scale  # [member, lat, lon]
     num_members = max(0, min(int(num_members), values.shape[0]))
+    observed = None
+    if truth is not None:
+        valid = ds.init_time.values + lead
+        at_valid = truth_field(truth, ds, var, level, [valid])
+        if at_valid.sizes["time"] == 0:
+            raise ValueError(f"the truth has no data at the valid time {_fmt_time(valid)} of lead {_fmt_hours(lead)}")
+        observed = at_valid.values[0].astype(np.float64) * scale  # [lat, lon]
     with warnings.catch_warnings():  # all-NaN cells (sea surface temperature over land) stay NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(values, axis=0)
@@ -126,31 +190,39 @@ def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_m
     lat, lon = ds.lat.values, ds.lon.values
     lsm = ds["land_sea_mask"].values if "land_sea_mask" in ds.data_vars else None
 
-    cmap, vmin, vmax = _colour_scale(var, values if num_members else mean[None])
+    (cmap, vmin, vmax), limit = _map_scales(var, values[:num_members], mean, observed)
+    label = f"{_short_label(ds, var)} [{units}]"
     member_cols = max(min(num_members, 4), 3) if num_members else 0  # few members: keep maps small
     member_rows = -(-num_members // 4)
     # Maps are 2:1; leave room for titles and tick labels.
     member_height = 11.5 / max(member_cols, 1) / 2 + 0.65
-    fig = plt.figure(figsize=(13, 3.9 + member_height * member_rows), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[3.9, member_height * member_rows]) \
-        if member_rows else (fig, None)
-    ax_mean, ax_spread = _map_axes(top, 1, 2)
+    top_height = 3.9 * (2 if observed is not None else 1)
+    rows = [top_height] + [member_height * member_rows] * (1 if observed is None else 2) * bool(member_rows)
+    fig = plt.figure(figsize=(13, sum(rows)), layout="constrained")
+    panels = list(fig.subfigures(len(rows), 1, height_ratios=rows)) if len(rows) > 1 else [fig]
+    top = panels[0]
+    if observed is None:
+        ax_mean, ax_spread = _map_axes(top, 1, 2)
+    else:
+        ax_truth, ax_mean, ax_error, ax_spread = _map_axes(top, 2, 2)
+        _draw(ax_truth, lat, lon, observed, cmap, vmin, vmax, lsm)
+        ax_truth.set_title(f"Truth, valid {_fmt_time(ds.init_time.values + lead)}")
+        im = _draw(ax_error, lat, lon, mean - observed, "RdBu_r", -limit, limit, lsm)
+        ax_error.set_title("Ensemble mean - truth")
+        top.colorbar(im, ax=ax_error, label=f"difference [{units}]", shrink=0.8, extend="both")
     im = _draw(ax_mean, lat, lon, mean, cmap, vmin, vmax, lsm)
     ax_mean.set_title(f"Ensemble mean ({values.shape[0]} members)")
-    top.colorbar(im, ax=ax_mean, label=f"{_short_label(ds, var)} [{units}]", shrink=0.8)
+    top.colorbar(im, ax=[ax_truth, ax_mean] if observed is not None else ax_mean, label=label, shrink=0.8)
     im = _draw(ax_spread, lat, lon, spread, "magma_r", 0.0, _nice_max(spread), lsm)
     ax_spread.set_title("Ensemble spread (standard deviation)")
     top.colorbar(im, ax=ax_spread, label=f"spread [{units}]", shrink=0.8)
     if member_rows:
-        axes = _map_axes(bottom, member_rows, member_cols)
-        for k, ax in enumerate(axes):
-            if k >= num_members:
-                ax.set_visible(False)
-                continue
-            im = _draw(ax, lat, lon, values[k], cmap, vmin, vmax, lsm, small=True)
-            ax.set_title(f"Member {int(ds.member.values[k])}", fontsize=10)
-        bottom.colorbar(im, ax=[a for a in axes if a.get_visible()], label=f"{_short_label(ds, var)} [{units}]",
-                        shrink=0.8)
+        axes = _map_axes(panels[1], member_rows, member_cols)
+        _member_maps(panels[1], axes, ds, values, num_members, lat, lon, lsm, (cmap, vmin, vmax), label, "")
+    if member_rows and observed is not None:
+        axes = _map_axes(panels[2], member_rows, member_cols)
+        _member_maps(panels[2], axes, ds, values - observed, num_members, lat, lon, lsm,
+                     ("RdBu_r", -limit, limit), f"difference [{units}]", " - truth")
     fig.suptitle(_headline(ds, var, level, lead), fontsize=13)
     if lsm is not None and not _has_cartopy():
         fig.supxlabel(f"black line: land-sea mask = 0.5 ({coastline_status()})", x=0.99, ha="right",
@@ -160,13 +232,27 @@ def plot_maps(ds: xr.Dataset, var: str, lead, *, level: int | None = None, num_m
 
 
 def plot_plume(ds: xr.Dataset, var: str, lat: float, lon: float, *, level: int | None = None,
-               out_dir: str | os.PathLike = ".") -> pathlib.Path:
-    """One PNG: every member and the ensemble mean at the grid point nearest (lat, lon)."""
+               out_dir: str | os.PathLike = ".", truth: xr.Dataset | None = None) -> pathlib.Path:
+    """One PNG: every member and the ensemble mean at the grid point nearest (lat, lon).
+
+    With ``truth``, every line starts at lead 0 from the truth at the initial time and
+    the truth (at the times it has) is drawn over the members.
+    """
     i, j = check_point(ds, var, lat, lon, level)
     scale, units = _units(ds, var)
     values = select_field(ds, var, level).isel(lat=i, lon=j).values.astype(np.float64) * scale  # [member, lead]
     hours = ds.lead_time.values / _HOUR
     grid_lat, grid_lon = float(ds.lat.values[i]), float(ds.lon.values[j])
+    observed = None
+    if truth is not None:
+        times = ds.init_time.values + np.concatenate([[np.timedelta64(0, "ns")], ds.lead_time.values])
+        observed = truth_field(truth, ds, var, level, times).isel(lat=i, lon=j)
+        if ds.init_time.values not in observed["time"].values:
+            raise ValueError(f"the truth has no data at the initial time {_fmt_time(ds.init_time.values)}: "
+                             "a plume starts there")
+        start = float(observed.sel(time=ds.init_time.values)) * scale
+        values = np.concatenate([np.full((values.shape[0], 1), start), values], axis=1)
+        hours = np.concatenate([[0.0], hours])
 
     fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     if values.shape[0] > 1:
@@ -176,6 +262,10 @@ def plot_plume(ds: xr.Dataset, var: str, lat: float, lon: float, *, level: int |
         ax.plot(hours, values[k], color="tab:blue", lw=0.9, alpha=0.55, label="members" if k == 0 else None)
     ax.plot(hours, np.nanmean(values, axis=0), color="black", lw=2.4, marker="o", ms=3.5,
             label="ensemble mean")
+    if observed is not None:
+        truth_hours = (observed["time"].values - ds.init_time.values) / _HOUR
+        ax.plot(truth_hours, observed.values.astype(np.float64) * scale, color="tab:red", lw=2.4, marker="s",
+                ms=4, zorder=5, label="truth")
     ax.set_xlim(0, hours[-1] + 0.5 * (hours[1] - hours[0] if hours.size > 1 else 12))
     ax.set_xticks(_lead_ticks(hours))
     valid = ds.init_time.values + ax.get_xticks() * _HOUR
@@ -196,6 +286,31 @@ def plot_plume(ds: xr.Dataset, var: str, lat: float, lon: float, *, level: int |
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _map_scales(var, members, mean, observed):
+    """((cmap, vmin, vmax) shared by truth, mean and members; symmetric limit of the differences).
+
+    members: ``[k, lat, lon]`` the members drawn (k may be 0); mean, observed: ``[lat, lon]``
+    (observed None without truth, then the limit is None).
+    """
+    shown = [members, mean[None]] + ([observed[None]] if observed is not None else [])
+    scale = _colour_scale(var, np.concatenate(shown))
+    if observed is None:
+        return scale, None
+    return scale, _nice_max(np.abs(np.concatenate([(mean - observed)[None], members - observed])))
+
+
+def _member_maps(panel, axes, ds, values, num_members, lat, lon, lsm, scale, label, suffix):
+    cmap, vmin, vmax = scale
+    for k, ax in enumerate(axes):
+        if k >= num_members:
+            ax.set_visible(False)
+            continue
+        im = _draw(ax, lat, lon, values[k], cmap, vmin, vmax, lsm, small=True)
+        ax.set_title(f"Member {int(ds.member.values[k])}{suffix}", fontsize=10)
+    panel.colorbar(im, ax=[a for a in axes if a.get_visible()], label=label, shrink=0.8,
+                   extend="both" if suffix else "neither")
 
 
 @functools.lru_cache(maxsize=1)
@@ -237,8 +352,12 @@ def _draw(ax, lat, lon, values, cmap, vmin, vmax, lsm, small=False):
     order = np.argsort((lon + 180) % 360 - 180)
     lon_c = ((lon + 180) % 360 - 180)[order]
     values = values[:, order]
-    lat_edges = np.clip(_edges(lat), -90, 90)
     lon_edges = _edges(lon_c)
+    if np.isclose(lon_c[0], -180.0):
+        # The 180° column is half at each edge: repeat it at +180 so no strip stays blank.
+        lon_edges = np.append(lon_edges, lon_edges[-1] + (lon_edges[1] - lon_edges[0]))
+        values = np.concatenate([values, values[:, :1]], axis=1)
+    lat_edges = np.clip(_edges(lat), -90, 90)
     if _has_cartopy():
         import cartopy.crs as ccrs
 

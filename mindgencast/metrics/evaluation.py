@@ -12,7 +12,8 @@ Result layout (one ``xr.Dataset``):
   ``ensemble_mean_rmse``, ``debiased_ensemble_mean_rmse``, ``ensemble_spread``,
   ``spread_skill_ratio``, ``brier_score_q99.99``; with a baseline also
   ``baseline_<metric>`` and ``brier_skill_score_q<q>`` (skill of the forecast over
-  the baseline);
+  the baseline); with several baselines a leading ``baseline`` dim (the forecast's own
+  metrics are the same along it);
 - ``<variable>_rank_histogram``, dims ``(region, lead_time[, level], rank)``: counts of
   the truth's rank over all grid points and initialisations (unweighted).
 
@@ -27,18 +28,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mindgencast.metrics.acc import anomaly_correlation
 from mindgencast.metrics.alignment import (
     ENSEMBLE_DIM,
     INIT_DIM,
     LEAD_DIM,
+    TIME_DIM,
     forecast_variables,
     select_grid,
     select_truth,
     select_variables,
     split_init_times,
+    standardise,
 )
-from mindgencast.metrics.baselines import climatology_baseline, persistence_baseline
+from mindgencast.metrics.acc import anomaly_correlation
+from mindgencast.metrics.baselines import MIN_CLIMATOLOGY_YEARS, climatology_baseline, persistence_baseline
 from mindgencast.metrics.brier import QUANTILE_DIM, brier_score, brier_skill_score
 from mindgencast.metrics.crps import crps
 from mindgencast.metrics.rank_histogram import rank_histogram
@@ -49,6 +52,7 @@ from mindgencast.metrics.spread_skill import spread_skill_from_moments
 __all__ = ["SCALAR_METRICS", "DEFAULT_METRICS", "evaluate", "brier_metric_name"]
 
 REGION_DIM = "region"
+BASELINE_DIM = "baseline"
 METRIC_DIM = "metric"
 SCALAR_METRICS = (
     "crps",
@@ -58,7 +62,7 @@ SCALAR_METRICS = (
     "spread_skill_ratio",
 )
 DEFAULT_METRICS = (*SCALAR_METRICS, "rank_histogram")
-# "acc": anomaly correlation against the truth's climatology (mean of the climatology
+# "acc": anomaly correlation against the climatology (mean of the climatology
 # baseline's members at each valid time), so it needs a multi-year truth; opt-in.
 _KNOWN_METRICS = (*DEFAULT_METRICS, "brier_score", "acc")
 _BATCH_BYTES = 256 * 2**20  # float64 forecast values scored at once
@@ -144,11 +148,31 @@ def _load(datasets, inits, leads, variable):
     return xr.concat(pieces, dim=INIT_DIM).load().astype(np.float64)
 
 
+def _load_truth(truth, parts, inits, leads, variable):
+    """``[init_time, lead_time, ...]`` float64 truth at the valid times of a batch.
+
+    One indexing call for the whole batch, so a lazily opened series reads each on-disk
+    chunk once (:mod:`mindgencast.metrics.truth_files`) instead of once per init time.
+    """
+    valid = np.stack([parts[i]["valid_time"].values[leads] for i in inits])
+    index = pd.Index(truth[TIME_DIM].values).get_indexer(valid.ravel())
+    da = truth[variable].transpose(TIME_DIM, ...).isel({TIME_DIM: index}).load().astype(np.float64)
+    data = da.values.reshape(*valid.shape, *da.shape[1:])
+    coords = {d: da[d] for d in da.dims[1:] if d in da.coords}
+    coords[INIT_DIM] = [parts[i][INIT_DIM].values for i in inits]
+    coords[LEAD_DIM] = parts[inits[0]][LEAD_DIM].values[leads]
+    return xr.DataArray(data, dims=(INIT_DIM, LEAD_DIM, *da.dims[1:]), coords=coords)
+
+
 def _all_moments(datasets, truths, variable, metrics, fair, masks, thresholds, generator, climatologies=None) -> dict:
-    """``[init_time, region, lead_time, ...]`` moments of one variable, batch by batch."""
+    """``[init_time, region, lead_time, ...]`` moments of one variable, batch by batch.
+
+    ``truths`` is ``(truth on the forecast grid, forecast parts)``; ``climatologies`` the
+    climatological mean per forecast part (only for ``acc``).
+    """
     batches = []
     for inits, leads in _batches(datasets, variable):
-        f, t = _load(datasets, inits, leads, variable), _load(truths, inits, leads, variable)
+        f, t = _load(datasets, inits, leads, variable), _load_truth(*truths, inits, leads, variable)
         c = None if climatologies is None else _load(climatologies, inits, leads, variable)
         batches.append((inits, leads, _moments(f, t, metrics, fair, masks, thresholds, generator, c)))
     out = {}
@@ -187,14 +211,59 @@ def _forecast_parts(forecast, variables):
     return aligned, variables
 
 
-def _baseline_parts(baseline, parts, truth, regrid_subset, window_days):
+_KEYWORD_BASELINES = ("persistence", "climatology")
+
+
+def _named_baselines(baseline) -> dict:
+    """``{name: spec}`` of the baselines to score; a spec is a keyword or forecast dataset(s).
+
+    A string (or list of keyword strings) gives one baseline per keyword; a dataset or
+    list of datasets is one baseline (forecast files together covering the init times);
+    a dict names its baselines itself.
+    """
+    if baseline is None:
+        return {}
+    if isinstance(baseline, dict):
+        return dict(baseline)
+    if isinstance(baseline, str):
+        baseline = [baseline]
+    items = _as_list(baseline)
+    words = [b for b in items if isinstance(b, str)]
+    if not words:
+        return {"forecast_file": items}
+    if len(words) != len(items):
+        raise ValueError("give keyword baselines and forecast-file baselines as a dict {name: baseline}")
+    unknown = [w for w in words if w not in _KEYWORD_BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline {unknown[0]!r}; use 'persistence', 'climatology' or a forecast dataset")
+    if len(set(words)) != len(words):
+        raise ValueError(f"baselines given twice: {words}")
+    return {w: w for w in words}
+
+
+def _baseline_parts(baseline, parts, truth, regrid_subset, window_days, climatology, min_years):
+    """Baseline forecasts, one per part, and a description of them for the output attributes."""
     if isinstance(baseline, str):
         if baseline == "persistence":
-            return [persistence_baseline(p, truth, regrid_subset) for p in parts], "persistence"
+            # All init states in one read (chunk-aware for a lazily opened series).
+            standard = standardise(truth)
+            inits = [p[INIT_DIM].values for p in parts]
+            present = [t for t in inits if t in standard[TIME_DIM].values]
+            states = standard[list(parts[0].data_vars)].sel({TIME_DIM: present}).load()
+            return [persistence_baseline(p, states, regrid_subset) for p in parts], {}
         if baseline == "climatology":
-            found = [climatology_baseline(p, truth, window_days, regrid_subset) for p in parts]
+            found = [climatology_baseline(p, climatology, window_days, regrid_subset, min_years) for p in parts]
             members = min(b.sizes[ENSEMBLE_DIM] for b in found)
-            return [b.isel({ENSEMBLE_DIM: slice(0, members)}) for b in found], "climatology"
+            years = sorted({y for b in found for y in b.attrs["climatology_years"]})
+            times = climatology["time"].values
+            info = {
+                "climatology_source": climatology.attrs.get("source_files", "the truth dataset"),
+                "climatology_time_span": f"{pd.Timestamp(times.min())} .. {pd.Timestamp(times.max())}",
+                "climatology_years_used": ", ".join(map(str, years)),
+                "climatology_window_days": float(window_days),
+                "climatology_min_years": int(min_years),
+            }
+            return [b.isel({ENSEMBLE_DIM: slice(0, members)}) for b in found], info
         raise ValueError(f"unknown baseline {baseline!r}; use 'persistence', 'climatology' or a forecast dataset")
     pool = {}
     for i, ds in enumerate(_as_list(baseline)):
@@ -216,7 +285,16 @@ def _baseline_parts(baseline, parts, truth, regrid_subset, window_days):
     members = min(b.sizes[ENSEMBLE_DIM] for b in out)
     if any(b.sizes[ENSEMBLE_DIM] != members for b in out):
         raise ValueError("the baseline forecasts have different ensemble sizes")
-    return out, "forecast file"
+    return out, {}
+
+
+def _baseline_scores(named, reference_named) -> dict:
+    """``baseline_<metric>`` entries and Brier skill scores of the forecast over one baseline."""
+    out = {f"baseline_{k}": a for k, a in reference_named.items()}
+    for k in reference_named:
+        if k.startswith("brier_score"):
+            out[k.replace("brier_score", "brier_skill_score")] = brier_skill_score(named[k], reference_named[k])
+    return out
 
 
 def evaluate(
@@ -231,21 +309,24 @@ def evaluate(
     fair: bool = True,
     climatology_window_days: float = 15.0,
     rng=None,
+    climatology: xr.Dataset | None = None,
+    climatology_min_years: int = MIN_CLIMATOLOGY_YEARS,
 ) -> xr.Dataset:
-    """Scores of ensemble forecasts against the truth (and a baseline).
+    """Scores of ensemble forecasts against the truth (and one or more baselines).
 
     Args:
       forecast: a forecast dataset or a list of them (one or more initialisations each),
         ``[member, lead_time, [level,] lat, lon]`` with scalar ``init_time``.
       truth: ``[time, [level,] lat, lon]`` WeatherBench2-layout dataset.
       baseline: None; ``"persistence"``; ``"climatology"`` (see
-        :mod:`mindgencast.metrics.baselines`); or forecast dataset(s) with the same init
-        times (deterministic ones without ``member`` are 1-member ensembles).
+        :mod:`mindgencast.metrics.baselines`); forecast dataset(s) with the same init
+        times (deterministic ones without ``member`` are 1-member ensembles); a list of
+        keywords (several baselines); or a dict ``{name: one of those}``.
       metrics: subset of ``crps``, ``ensemble_mean_rmse``,
         ``debiased_ensemble_mean_rmse``, ``ensemble_spread``, ``spread_skill_ratio``,
         ``rank_histogram``, ``brier_score`` (needs ``thresholds``), ``acc`` (anomaly
-        correlation of the ensemble mean against the truth's climatology within
-        ``climatology_window_days`` in other years: needs a multi-year truth).
+        correlation of the ensemble mean against the climatological mean within
+        ``climatology_window_days`` in other years: needs a multi-year climatology).
       regions: names of :data:`mindgencast.metrics.REGIONS` or Region objects.
       variables: variables to score (default: all of the forecast's).
       thresholds: per-variable ``[quantile, [level,] lat, lon]`` event thresholds
@@ -254,9 +335,13 @@ def evaluate(
       fair: fair (M(M-1)) CRPS estimator; False for the standard M^2 one.
       climatology_window_days: date window of the climatology baseline.
       rng: tie-breaking randomness of the rank histograms (Generator, seed, None = 0).
+      climatology: ``[time, [level,] lat, lon]`` source of the climatology baseline
+        (default: the truth).
+      climatology_min_years: fewest other years in every valid time's window.
 
     Returns:
-      Dataset described in the module docstring.
+      Dataset described in the module docstring; with several baselines the score
+      variables have a leading ``baseline`` dim.
     """
     unknown = [m for m in metrics if m not in _KNOWN_METRICS]
     if unknown:
@@ -264,14 +349,24 @@ def evaluate(
     if "brier_score" in metrics and thresholds is None:
         raise ValueError("metric 'brier_score' needs thresholds (e.g. climatological_thresholds(truth, [0.9999]))")
     parts, variables = _forecast_parts(forecast, variables)
-    truths = [select_truth(p, truth, regrid_subset) for p in parts]
+    for p in parts:
+        select_truth(p, truth, regrid_subset)  # names missing times, variables, levels, grids
+    on_grid = select_grid(select_variables(standardise(truth), variables, parts[0], "truth", "forecast"), parts[0],
+                          regrid_subset, "truth", "forecast")
+    truths = (on_grid, parts)
+    climatology = truth if climatology is None else climatology
+    baselines, info = {}, {}
+    for name, spec in _named_baselines(baseline).items():
+        baselines[name], found = _baseline_parts(spec, parts, truth, regrid_subset, climatology_window_days,
+                                                 climatology, climatology_min_years)
+        info.update(found)
     climatologies = None
-    if "acc" in metrics:  # climatological mean at each valid time (needs several years of truth)
-        climatologies = [climatology_baseline(p, truth, climatology_window_days, regrid_subset).mean(ENSEMBLE_DIM)
-                         for p in parts]
-    baselines, baseline_kind = (None, "none") if baseline is None else _baseline_parts(
-        baseline, parts, truth, regrid_subset, climatology_window_days
-    )
+    if "acc" in metrics:  # climatological mean at each valid time (needs several years)
+        climatologies = [
+            climatology_baseline(p, climatology, climatology_window_days, regrid_subset, climatology_min_years).mean(
+                ENSEMBLE_DIM)
+            for p in parts
+        ]
     if thresholds is not None:
         thresholds = select_variables(thresholds, variables, parts[0], "thresholds", "forecast")
         thresholds = select_grid(thresholds, parts[0], regrid_subset, "thresholds", "forecast")
@@ -284,7 +379,7 @@ def evaluate(
     masks = masks.assign_coords({REGION_DIM: region_names})
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0 if rng is None else rng)
     members = parts[0].sizes[ENSEMBLE_DIM]
-    baseline_members = 0 if baselines is None else baselines[0].sizes[ENSEMBLE_DIM]
+    baseline_members = {name: b[0].sizes[ENSEMBLE_DIM] for name, b in baselines.items()}
     scalar = [m for m in metrics if m != "rank_histogram"]
 
     scores = {}
@@ -293,20 +388,19 @@ def evaluate(
         moments = _all_moments(parts, truths, v, metrics, fair, masks, thresholds_v, generator, climatologies)
         mean = {k: a.mean(INIT_DIM) for k, a in moments.items() if k != "rank_histogram"}
         named = _scores_from_moments(mean, scalar, members)
-        if baselines is not None:
-            reference = _all_moments(baselines, truths, v, scalar, fair, masks, thresholds_v, generator,
+        per_baseline = []
+        for name, parts_b in baselines.items():
+            reference = _all_moments(parts_b, truths, v, scalar, fair, masks, thresholds_v, generator,
                                      climatologies)
             reference_mean = {k: a.mean(INIT_DIM) for k, a in reference.items()}
-            reference_named = _scores_from_moments(reference_mean, scalar, baseline_members)
-            named.update({f"baseline_{k}": a for k, a in reference_named.items()})
-            for k in reference_named:
-                if k.startswith("brier_score"):
-                    skill = brier_skill_score(named[k], reference_named[k])
-                    named[k.replace("brier_score", "brier_skill_score")] = skill
-        if named:
-            stacked = xr.concat(list(named.values()), dim=METRIC_DIM, coords="minimal")
-            stacked = stacked.assign_coords({METRIC_DIM: list(named)})
-            scores[v] = stacked.transpose(METRIC_DIM, REGION_DIM, LEAD_DIM, ...).astype(np.float64)
+            reference_named = _scores_from_moments(reference_mean, scalar, baseline_members[name])
+            per_baseline.append({**named, **_baseline_scores(named, reference_named)})
+        tables = [_stack(t) for t in (per_baseline or [named]) if t]
+        if len(tables) > 1:
+            # Forecast metrics repeat along ``baseline``; baseline_* and skill scores differ.
+            scores[v] = xr.concat(tables, dim=BASELINE_DIM).assign_coords({BASELINE_DIM: list(baselines)})
+        elif tables:
+            scores[v] = tables[0]
         if "rank_histogram" in metrics:
             counts = moments["rank_histogram"].sum(INIT_DIM)
             scores[f"{v}_rank_histogram"] = counts.transpose(REGION_DIM, LEAD_DIM, ...)
@@ -320,8 +414,20 @@ def evaluate(
             "crps_estimator": "fair (M(M-1))" if fair else "standard (M^2)",
             "spread_skill_convention": "WeatherBench2: spread / RMSE without the sqrt((M+1)/M) factor",
             "averaging": "area-weighted over lat/lon; RMSE and spread average squares over init times before the root",
-            "baseline": baseline_kind,
-            "baseline_ensemble_size": int(baseline_members),
+            "baseline": ", ".join(baselines) or "none",
+            "baseline_ensemble_size": ", ".join(str(n) for n in baseline_members.values()) or "0",
+            **info,
         }
     )
+    if len(baselines) == 1:
+        out.attrs["baseline_ensemble_size"] = int(next(iter(baseline_members.values())))
+    elif not baselines:
+        out.attrs["baseline_ensemble_size"] = 0
     return out
+
+
+def _stack(named: dict) -> xr.DataArray:
+    """``[metric, region, lead_time, ...]`` array of name -> score."""
+    stacked = xr.concat(list(named.values()), dim=METRIC_DIM, coords="minimal")
+    stacked = stacked.assign_coords({METRIC_DIM: list(named)})
+    return stacked.transpose(METRIC_DIM, REGION_DIM, LEAD_DIM, ...).astype(np.float64)

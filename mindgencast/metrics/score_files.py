@@ -23,10 +23,13 @@ def scores_to_dataframe(scores: xr.Dataset) -> pd.DataFrame:
 
     Returns:
       One row per score, columns ``variable, level, region, lead_time_hours, metric,
-      value``; ``level`` is empty for surface variables; rank histograms appear as
+      value`` (with several baselines also ``baseline``, after ``lead_time_hours``:
+      the baseline of ``baseline_*`` and skill-score rows, empty for the forecast's own
+      metrics); ``level`` is empty for surface variables; rank histograms appear as
       metrics ``rank_histogram_<k>`` (count of truth rank k).
     """
     rows = []
+    several = "baseline" in scores.dims
     for name, da in scores.data_vars.items():
         if name.endswith("_rank_histogram"):
             variable = name[: -len("_rank_histogram")]
@@ -38,7 +41,15 @@ def scores_to_dataframe(scores: xr.Dataset) -> pd.DataFrame:
         if "level" not in frame:
             frame["level"] = np.nan
         frame["lead_time_hours"] = frame.pop("lead_time") / pd.Timedelta(hours=1)
-        rows.append(frame[["variable", "level", "region", "lead_time_hours", "metric", "value"]])
+        if several:
+            if "baseline" not in frame:
+                frame["baseline"] = ""
+            # The forecast's own metrics repeat along ``baseline``: one row each.
+            own = ~frame["metric"].str.startswith(("baseline_", "brier_skill_score"))
+            frame.loc[own, "baseline"] = ""
+            frame = frame.drop_duplicates(["level", "region", "lead_time_hours", "metric", "baseline"])
+        rows.append(frame[["variable", "level", "region", "lead_time_hours", *(["baseline"] if several else []),
+                           "metric", "value"]])
     table = pd.concat(rows, ignore_index=True)
     table["level"] = table["level"].astype("Int64")
     return table

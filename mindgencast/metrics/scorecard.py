@@ -24,6 +24,7 @@ from mindgencast.config.variables import VARIABLES
 
 __all__ = ["percent_change", "scorecard_figure", "curves_figure", "CURVE_PLOTS"]
 
+_BASELINE_COLOURS = ("0.45", "tab:orange", "tab:green", "tab:purple", "tab:brown")
 # file stem -> (title, forecast metrics drawn solid/dotted, y label)
 CURVE_PLOTS = {
     "crps": ("CRPS", ("crps",), "CRPS"),
@@ -146,11 +147,16 @@ def curves_figure(scores: xr.Dataset, plot: str, region: str = "global", columns
     styles = {0: "-", 1: ":"}
     for ax, (label, v, sel) in zip(axes, rows):
         da = scores[v].sel(region=region, **sel)
+        # Several baselines: forecast metrics repeat along ``baseline``; one colour per baseline.
+        names = [str(b) for b in da["baseline"].values] if "baseline" in da.dims else [None]
+        forecast = da.isel(baseline=0) if "baseline" in da.dims else da
         for k, m in enumerate(metric_names):
-            ax.plot(x, da.sel(metric=m).values, styles[k], color="tab:blue", marker=".", label=f"forecast {m}")
-            if f"baseline_{m}" in available and np.isfinite(da.sel(metric=f"baseline_{m}").values).any():
-                ax.plot(x, da.sel(metric=f"baseline_{m}").values, "--" if k == 0 else ":", color="0.45", marker=".",
-                        label=f"baseline {m}")
+            ax.plot(x, forecast.sel(metric=m).values, styles[k], color="tab:blue", marker=".", label=f"forecast {m}")
+            for name, colour in zip(names, _BASELINE_COLOURS):
+                reference = da if name is None else da.sel(baseline=name)
+                if f"baseline_{m}" in available and np.isfinite(reference.sel(metric=f"baseline_{m}").values).any():
+                    ax.plot(x, reference.sel(metric=f"baseline_{m}").values, "--" if k == 0 else ":", color=colour,
+                            marker=".", label=f"{name or 'baseline'} {m}")
         if plot == "spread_skill":
             ax.axhline(1.0, color="k", linewidth=0.8, alpha=0.6)
         ax.set_title(label, fontsize=9)

@@ -39,8 +39,8 @@ class DenoiserTrainStep(nn.Cell):
         self.max_grad_norm = max_grad_norm
         parallel = ms.get_auto_parallel_context("parallel_mode")
         self.reduce = parallel in (ParallelMode.DATA_PARALLEL, ParallelMode.HYBRID_PARALLEL)
-        self.grad_reducer = (nn.DistributedGradReducer(self.weights, mean=True) if self.reduce
-                             else ops.identity)
+        # No reducer on one rank (ops.identity is deprecated and logs a warning).
+        self.grad_reducer = nn.DistributedGradReducer(self.weights, mean=True) if self.reduce else None
 
     def _mean_loss(self, conditioning, targets, noise, sigma):
         return self.loss_cell(conditioning, targets, noise, sigma).mean()
@@ -48,7 +48,8 @@ class DenoiserTrainStep(nn.Cell):
     def construct(self, conditioning, targets, noise, sigma):
         loss = self._mean_loss(conditioning, targets, noise, sigma)
         grads = self.grad(self._mean_loss, self.weights)(conditioning, targets, noise, sigma)
-        grads = self.grad_reducer(grads)
+        if self.reduce:
+            grads = self.grad_reducer(grads)
         if self.max_grad_norm > 0:
             grads = ops.clip_by_global_norm(grads, self.max_grad_norm)
         loss = ops.depend(loss, self.optimizer(grads))

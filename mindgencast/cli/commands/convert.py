@@ -1,5 +1,8 @@
 """Convert DeepMind's official GenCast or GraphCast .npz into a mindgencast checkpoint directory
-(MindSpore weights + YAML configs), recording the grid the model runs on."""
+(MindSpore weights + YAML configs), recording the grid the model runs on.
+
+Writes OUT_DIR/model.ckpt (weights), OUT_DIR/config.yaml (every config and the grid)
+and OUT_DIR/checkpoint.yaml (format version, licence, source file)."""
 
 from __future__ import annotations
 

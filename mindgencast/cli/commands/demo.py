@@ -1,6 +1,9 @@
 """The built-in end-to-end demo on the tiny model and the synthetic world: generate data and
 statistics, train, forecast an ensemble to CF NetCDF, score it against the truth, the exact
-oracle ensemble and persistence, and draw maps and a scorecard."""
+oracle ensemble and persistence, and draw maps and a scorecard.
+
+Writes into --out: truth.nc, stats/, store.h5, checkpoint/, forecast.nc, oracle.nc,
+scores_vs_oracle.nc, scores_vs_persistence.nc and plots/."""
 
 from __future__ import annotations
 

@@ -22,7 +22,6 @@ HELP = "pack ERA5 into an HDF5 training store (chunked per time step, float32)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--data", required=True, nargs="+", metavar="PATH",
                         help="ERA5 in WeatherBench2 layout (NetCDF or Zarr) or CDS files (merged)")
     parser.add_argument("--out", required=True, metavar="STORE.h5", help="the training store to write")

@@ -21,7 +21,6 @@ HELP = "compute normalisation statistics (mean, stddev, diffs stddev, min) of a 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--data", required=True, nargs="+", metavar="PATH",
                         help="ERA5 in WeatherBench2 layout (NetCDF file or Zarr store), or several files "
                              "merged (e.g. CDS pressure-level and single-level files)")
