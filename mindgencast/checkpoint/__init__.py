@@ -9,8 +9,8 @@ from typing import Optional
 
 from mindgencast.checkpoint.mindspore_format import is_converted_dir, load_converted, save_converted
 from mindgencast.checkpoint.name_mapping import NAME_RULES, jax_to_mindspore, mindspore_to_jax
-from mindgencast.checkpoint.run_layout import MODEL, is_run_dir, step_dirs
 from mindgencast.checkpoint.npz_format import read_official_npz, write_official_npz
+from mindgencast.checkpoint.run_layout import MODEL, is_run_dir, step_dirs
 from mindgencast.checkpoint.schema import Checkpoint, CheckpointError
 from mindgencast.config import GridConfig
 

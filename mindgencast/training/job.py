@@ -19,7 +19,7 @@ from mindgencast.config.io import ConfigError, config_from_dict
 from mindgencast.data.normalization import NormalizationStats
 from mindgencast.model import GenCast
 from mindgencast.training.run_directory import RunDirectory, stats_fingerprint, store_fingerprint
-from mindgencast.training.train_config import TrainConfig, train_config_from_dict
+from mindgencast.training.train_config import train_config_from_dict
 from mindgencast.training.trainer import init_data_parallel, train
 
 __all__ = ["run_training", "resolve_config", "parameter_checksum", "load_run_config"]

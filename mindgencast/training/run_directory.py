@@ -31,7 +31,7 @@ __all__ = ["METRIC_COLUMNS", "RunDirectory", "RunMismatchError", "store_fingerpr
 METRIC_COLUMNS = ("step", "loss", "lr", "grad_norm", "samples_per_s", "loss_scale", "val_loss")
 _CONFIG, _METRICS, _STATE, _META = "config.yaml", "metrics.csv", "state.npz", "state.json"
 # settings that may change between a run and its resumption (they do not change the numbers)
-_CADENCE = ("log_every", "checkpoint_every", "keep", "num_workers")
+_CADENCE = ("log_every", "checkpoint_every", "keep", "num_workers", "validate_every")
 
 
 class RunMismatchError(ValueError):

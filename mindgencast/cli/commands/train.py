@@ -14,7 +14,7 @@ _FLAGS = {"steps": "steps", "batch_size": "batch_size", "lr": "learning_rate", "
           "warmup_steps": "warmup_steps", "weight_decay": "weight_decay", "seed": "seed", "log_every": "log_every",
           "checkpoint_every": "checkpoint_every", "keep": "keep", "validate_every": "validate_every",
           "grad_accumulation": "grad_accumulation", "ema_decay": "ema_decay", "precision": "precision",
-          "num_workers": "num_workers"}
+          "num_workers": "num_workers", "validation_examples": "validation_examples"}
 
 
 def add_arguments(parser):
@@ -45,6 +45,8 @@ def add_arguments(parser):
     parser.add_argument("--keep", type=int, default=None, help="checkpoints kept (default 3)")
     parser.add_argument("--validate-every", type=int, default=None,
                         help="steps between validation losses (default: at each checkpoint)")
+    parser.add_argument("--validation-examples", type=int, default=None,
+                        help="validation-store examples scored each time (default 8)")
     parser.add_argument("--num-workers", type=int, default=None, help="dataset reader threads (default 1)")
     parser.add_argument("--data-parallel", action="store_true", help="run under msrun with DATA_PARALLEL")
     parser.add_argument("--mode", default="graph", choices=["graph", "pynative"],
