@@ -20,7 +20,7 @@ from mindgencast.training.run_directory import RunDirectory, RunMismatchError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # every setting that changes the numbers; checkpoint_every=2 so a kill lands between checkpoints
-SETTINGS = dict(steps=6, batch_size=2, warmup_steps=1, learning_rate=2e-3, ema_decay=0.9, log_every=1,
+SETTINGS = dict(steps=4, batch_size=2, warmup_steps=1, learning_rate=2e-3, ema_decay=0.9, log_every=1,
                 checkpoint_every=2, keep=2, seed=3, validation_examples=2)
 
 
@@ -38,7 +38,7 @@ def _state(run):
 
 @pytest.fixture(scope="module")
 def reference_run(synthetic_training_data, tmp_path_factory):
-    """An uninterrupted 6-step run with EMA and a validation store."""
+    """An uninterrupted 4-step run with EMA and a validation store."""
     data = synthetic_training_data
     root = tmp_path_factory.mktemp("reference")
     from mindgencast.data.store import write_store
@@ -92,16 +92,16 @@ def test_run_directory_contents_and_ema_weights_for_forecasts(reference_run, tmp
         rows = list(csv.DictReader(f))
     assert {"step", "loss", "lr", "grad_norm", "samples_per_s", "val_loss"} <= set(rows[0])
     val = [float(r["val_loss"]) for r in rows if r["val_loss"]]
-    assert len(val) == 3 and np.isfinite(val).all()  # at steps 2, 4, 6
-    assert [s for s, _ in step_dirs(run)] == [6, 4]  # keep=2
+    assert len(val) == 2 and np.isfinite(val).all()  # at steps 2, 4
+    assert [s for s, _ in step_dirs(run)] == [4, 2]  # keep=2
     step, state = _state(run)
     ckpt = load_checkpoint(run)  # mg.load_checkpoint(RUN): the latest EMA weights
     assert "EMA" in ckpt.description
     from mindgencast.checkpoint import jax_to_mindspore
 
-    for name, value in ckpt.params.items():
-        np.testing.assert_array_equal(value, state[f"ema/{jax_to_mindspore(name)}"])
-        assert not np.array_equal(value, state[f"param/{jax_to_mindspore(name)}"]) or value.size == 1
+    for name, value in ckpt.params.items():  # the trainer's names are the loss cell's: denoiser.<model name>
+        np.testing.assert_array_equal(value, state[f"ema/denoiser.{jax_to_mindspore(name)}"])
+    assert not all(np.array_equal(v, state[f"param/denoiser.{jax_to_mindspore(n)}"]) for n, v in ckpt.params.items())
     from mindgencast.cli.main import main
 
     assert main(["convert", "--export", run, str(tmp_path / "trained.npz")]) == 0  # DeepMind's layout, and back
@@ -120,13 +120,13 @@ def test_damaged_checkpoints_are_skipped_with_a_warning(reference_run, tmp_path)
     latest = step_dirs(run)[0][1]
     with open(os.path.join(latest, "state.npz"), "r+b") as f:  # a partial write
         f.truncate(100)
-    with pytest.warns(UserWarning, match="step_0000006"):
+    with pytest.warns(UserWarning, match="step_0000004"):
         arrays, meta = RunDirectory(run).latest_state()
-    assert meta["step"] == 4
+    assert meta["step"] == 2
     os.remove(os.path.join(latest, "model", "model.ckpt"))
-    with pytest.warns(UserWarning, match="step 6"):
+    with pytest.warns(UserWarning, match="step 4"):
         ckpt = load_checkpoint(run)
-    assert "step 4" in ckpt.description
+    assert "step 2" in ckpt.description
 
 
 def test_resume_refuses_empty_foreign_and_different_runs(synthetic_training_data, reference_run, tmp_path):
@@ -201,3 +201,29 @@ def test_bad_training_input_is_refused_by_name(synthetic_training_data, tmp_path
     with pytest.raises(ValueError, match="2m_temperature.*stddev_by_level"):
         run_training(args[0], args[1], str(tmp_path / "stats"), str(tmp_path / "o1"), log=None)
     assert not (tmp_path / "o1").exists()
+
+
+def test_train_command_runs_in_graph_mode_and_passes_only_given_flags(monkeypatch):
+    import mindspore as ms
+
+    from mindgencast.cli.main import main
+
+    seen = {}
+
+    def fake_run_training(**kwargs):
+        seen.update(mode=ms.get_context("mode"), kwargs=kwargs)
+
+    monkeypatch.setattr("mindgencast.training.job.run_training", fake_run_training)
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    try:
+        assert main(["train", "--store", "s.h5", "--stats", "st", "--out", "RUN", "--steps", "3",
+                     "--ema-decay", "0.5", "--resume"]) == 0
+        assert seen["mode"] == ms.GRAPH_MODE
+        first = seen["kwargs"]
+        assert first["steps"] == 3 and first["ema_decay"] == 0.5 and first["resume"] is True
+        main(["train", "--store", "s.h5", "--stats", "st", "--out", "RUN", "--mode", "pynative"])
+        assert seen["mode"] == ms.PYNATIVE_MODE
+    finally:
+        ms.set_context(mode=ms.GRAPH_MODE)
+    kwargs = seen["kwargs"]
+    assert "steps" not in kwargs and "batch_size" not in kwargs  # config-file values are not overridden

@@ -304,8 +304,6 @@ def train(model: GenCast, store, stats: NormalizationStats, config: TrainConfig,
                 log(f"step {step:5d}  validation loss {val_loss:.4f}")
         if writer and (done % config.checkpoint_every == 0 or last):
             publish(done)
-    if run is None or rank != 0:
-        return history
     return history
 
 

@@ -8,7 +8,7 @@ HELP = "run an ensemble forecast to CF NetCDF"
 
 
 def add_arguments(parser):
-    parser.add_argument("--checkpoint", required=True, help="official .npz or converted checkpoint directory")
+    parser.add_argument("--checkpoint", required=True, help="official .npz, converted checkpoint directory, or a training RUN (its latest, EMA weights)")
     parser.add_argument("--stats", required=True, help="directory with mean/stddev/diffs_stddev/min_by_level .nc")
     parser.add_argument("--init", required=True,
                         help="ERA5 NetCDF: plain WeatherBench2 layout or DeepMind's example-batch layout")
