@@ -227,3 +227,18 @@ def test_train_command_runs_in_graph_mode_and_passes_only_given_flags(monkeypatc
         ms.set_context(mode=ms.GRAPH_MODE)
     kwargs = seen["kwargs"]
     assert "steps" not in kwargs and "batch_size" not in kwargs  # config-file values are not overridden
+
+
+def test_fine_tuning_starts_from_a_runs_weights_with_its_own_schedule(synthetic_training_data, reference_run,
+                                                                      tmp_path):
+    data = synthetic_training_data
+    start = load_checkpoint(reference_run["run"])  # the reference run's latest EMA weights
+    run_training("ignored", str(data["store"]), str(data["stats"]), str(tmp_path / "ft"), log=None,
+                 init_checkpoint=reference_run["run"], steps=1, batch_size=1, warmup_steps=4, learning_rate=1e-6)
+    tuned = load_checkpoint(tmp_path / "ft")
+    (_, lr), = [(r["step"], float(r["lr"])) for r in RunDirectory(tmp_path / "ft").read_metrics()]
+    assert lr == pytest.approx(1e-6 / 4)  # this run's warm-up, not the reference's schedule
+    assert set(tuned.params) == set(start.params)
+    for name, value in start.params.items():  # one AdamW step of lr 2.5e-7 moves a weight by <~ 3e-7
+        np.testing.assert_allclose(tuned.params[name], value, rtol=0, atol=1e-5, err_msg=name)
+    assert RunDirectory(tmp_path / "ft").read_config()["data"]["init_checkpoint"] == "run"
