@@ -12,8 +12,11 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "GenCast" in printed and "oracle" in printed
     for name in ("forecast.nc", "oracle.nc", "truth.nc", "scores_vs_oracle.nc", "scores_vs_persistence.nc",
-                 "checkpoint/model.ckpt", "plots/scorecard_vs_oracle.png"):
+                 "checkpoint/metrics.csv", "checkpoint/loss.png", "plots/scorecard_vs_oracle.png"):
         assert (out / name).exists(), name
+    from mindgencast.checkpoint import load_checkpoint
+
+    assert "step 10" in load_checkpoint(out / "checkpoint").description  # the training run's last checkpoint
     forecast = xr.open_dataset(out / "forecast.nc", decode_timedelta=True)
     assert forecast.sizes["member"] == 3 and forecast.sizes["lead_time"] == 2
     scores = xr.open_dataset(out / "scores_vs_oracle.nc", decode_timedelta=True)

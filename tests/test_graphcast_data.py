@@ -11,7 +11,7 @@ import mindgencast as mg
 from mindgencast.data.extraction import extract_inputs_targets_forcings
 from mindgencast.data.normalization import normalize
 from mindgencast.grid_stacking import stack_to_nodes
-from mindgencast.training.train_step import DenoiserTrainStep
+from mindgencast.training import Trainer, TrainConfig
 
 GC_DIR = pathlib.Path(__file__).parent / "data" / "graphcast_tiny"
 
@@ -42,12 +42,14 @@ def test_shared_train_step_lowers_graphcast_loss():
         axis=-1,
     )
     y = stack_to_nodes(model.normalized_targets(inputs, target), 2, 19, 36)
-    step = DenoiserTrainStep(cell, nn.Adam(cell.trainable_params(), learning_rate=1e-3), max_grad_norm=1.0)
-    unused = Tensor(np.zeros((2,), np.float32))  # noise / sigma: GraphCast ignores them
-    args = (Tensor(cond), Tensor(y), Tensor(np.zeros_like(y)), unused)
-    first = float(step(*args).asnumpy())
+    trainer = Trainer(cell, TrainConfig(steps=5, batch_size=2, learning_rate=1e-3, warmup_steps=0,
+                                        min_learning_rate=1e-3, weight_decay=0.0, max_grad_norm=1.0))
+    # Trainer takes batch-major arrays; noise / sigma are unused by GraphCast (zeros).
+    batch = (np.swapaxes(cond, 0, 1), np.swapaxes(y, 0, 1), np.zeros((2, cond.shape[0], 0), np.float32),
+             np.zeros_like(np.swapaxes(y, 0, 1)), np.zeros((2,), np.float32))
+    first = trainer.step([batch])["loss"]
     for _ in range(4):
-        last = float(step(*args).asnumpy())
+        last = trainer.step([batch])["loss"]
     np.testing.assert_allclose(first, before.mean(), rtol=1e-5)  # the step's loss is the model's loss
     assert last < 0.9 * first, (first, last)
     after = model.loss(inputs, target, forcing)  # the model object sees the trained weights

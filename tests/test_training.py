@@ -67,7 +67,7 @@ def test_run_training_writes_a_reloadable_checkpoint(synthetic_training_data, tm
     meta = json.loads((out / "history.json").read_text())
     assert meta["ranks"] == 1 and len(meta["history"]) == len(history) == 3
     ckpt = load_checkpoint(out)
-    assert ckpt.grid.resolution == 10.0 and "3 steps" in ckpt.description
+    assert ckpt.grid.resolution == 10.0 and "step 3" in ckpt.description
     assert parameter_checksum(ckpt.params) == meta["parameter_checksum"]
     with pytest.raises(FileExistsError, match="not empty"):
         run_training("gencast_tiny", str(synthetic_training_data["store"]), str(synthetic_training_data["stats"]),
@@ -81,17 +81,29 @@ def test_run_training_writes_a_reloadable_checkpoint(synthetic_training_data, tm
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
 
 
-def test_msrun_data_parallel_all_reduces_gradients(synthetic_training_data, tmp_path):
-    """Two CPU ranks see different shards and noise; identical final weights on both ranks
-    prove the gradients were averaged by DistributedGradReducer."""
+def _final_params(run):
+    from mindgencast.checkpoint.run_layout import step_dirs
+
+    step, path = step_dirs(run)[0]
+    with np.load(os.path.join(path, "state.npz")) as z:
+        return step, {k: z[k] for k in z.files if k.startswith("param/")}
+
+
+def test_msrun_data_parallel_equals_one_process_on_the_union_batch(synthetic_training_data, tmp_path):
+    """Two CPU ranks each take half of every global batch (their own examples and noise);
+    identical weights on both ranks prove the all-reduce, and equality with one process on
+    the whole batch (and with gradient accumulation over two micro batches) proves the
+    gradients are the union batch's mean."""
     bindir = os.path.dirname(sys.executable)
-    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "train.py")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""), PYTHONPATH=root)
+    script = os.path.join(root, "scripts", "train.py")
     out, logs = tmp_path / "dp", tmp_path / "logs"
+    data = [str(synthetic_training_data["store"]), str(synthetic_training_data["stats"])]
     cmd = [os.path.join(bindir, "msrun"), "--worker_num=2", "--local_worker_num=2", "--master_addr=127.0.0.1",
-           "--master_port=8137", "--join=True", f"--log_dir={logs}", script,
-           "--store", str(synthetic_training_data["store"]), "--stats", str(synthetic_training_data["stats"]),
-           "--out", str(out), "--steps", "2", "--batch-size", "1", "--warmup-steps", "1", "--data-parallel"]
+           "--master_port=8437", "--join=True", f"--log_dir={logs}", script, "--store", data[0], "--stats", data[1],
+           "--out", str(out), "--steps", "2", "--batch-size", "2", "--warmup-steps", "1", "--data-parallel",
+           "--no-progress"]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     worker_logs = {r: (logs / f"worker_{r}.log").read_text() for r in (0, 1)}
     assert result.returncode == 0, result.stdout[-2000:] + worker_logs[0][-2000:] + worker_logs[1][-2000:]
@@ -99,3 +111,13 @@ def test_msrun_data_parallel_all_reduces_gradients(synthetic_training_data, tmp_
     meta = json.loads((out / "history.json").read_text())
     assert meta["ranks"] == 2
     assert sums[0] == sums[1] == meta["parameter_checksum"]
+    assert "wrote" in worker_logs[0] and "wrote" not in worker_logs[1]  # only rank 0 writes
+
+    step, dp = _final_params(out)
+    for name, kwargs in (("single", {}), ("accumulated", {"grad_accumulation": 2})):
+        run_training("gencast_tiny", *data, str(tmp_path / name), steps=2, batch_size=2, warmup_steps=1,
+                     log=None, **kwargs)
+        step_1, single = _final_params(tmp_path / name)
+        assert step_1 == step == 2 and set(single) == set(dp)
+        for key in dp:
+            np.testing.assert_allclose(dp[key], single[key], rtol=0, atol=1e-6, err_msg=f"{name}: {key}")

@@ -10,6 +10,7 @@ from typing import Optional
 from mindgencast.checkpoint.mindspore_format import is_converted_dir, load_converted, save_converted
 from mindgencast.checkpoint.name_mapping import NAME_RULES, jax_to_mindspore, mindspore_to_jax
 from mindgencast.checkpoint.npz_format import read_official_npz, write_official_npz
+from mindgencast.checkpoint.run_layout import MODEL, is_run_dir, step_dirs
 from mindgencast.checkpoint.schema import Checkpoint, CheckpointError
 from mindgencast.config import GridConfig
 
@@ -22,6 +23,7 @@ __all__ = [
     "save_converted",
     "load_converted",
     "is_converted_dir",
+    "is_run_dir",
     "grid_from_filename",
     "NAME_RULES",
     "jax_to_mindspore",
@@ -30,16 +32,36 @@ __all__ = [
 
 
 def load_checkpoint(path: str | os.PathLike):
-    """Loads DeepMind's official ``.npz`` or a converted mindgencast directory.
+    """Loads DeepMind's official ``.npz``, a converted mindgencast directory, or the latest
+    complete checkpoint of a training run directory (its EMA weights where kept).
 
     Returns a GenCast :class:`Checkpoint` or, for a GraphCast file (recognised by its
     ``model_config`` entries / ``model: graphcast``), a
     :class:`mindgencast.graphcast.checkpoint.GraphCastCheckpoint`.
     """
     path = os.fspath(path)
+    if is_run_dir(path):
+        return _load_run(path)
     if os.path.isdir(path):
         return load_converted(path)
     return read_official_npz(path)
+
+
+def _load_run(run: str) -> Checkpoint:
+    """The newest readable checkpoint of a RUN; unreadable ones are skipped with a warning."""
+    import warnings
+
+    steps = step_dirs(run)
+    if not steps:
+        raise CheckpointError(f"training run {run!r} has no complete checkpoint yet (checkpoints/step_* is "
+                              "empty): train longer, or lower --checkpoint-every")
+    for step, path in steps:
+        try:
+            return load_converted(os.path.join(path, MODEL))
+        except CheckpointError as e:
+            warnings.warn(f"skipping checkpoint step {step} of {run!r}: {e}", stacklevel=3)
+    raise CheckpointError(f"no checkpoint of training run {run!r} is readable (tried steps "
+                          f"{[s for s, _ in steps]})")
 
 
 def grid_from_filename(path: str) -> Optional[GridConfig]:

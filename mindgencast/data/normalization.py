@@ -132,6 +132,10 @@ class NormalizationStats:
                     f"{which}[{name!r}] is per level but the data of {name!r} has no 'level' dim {like.dims}"
                 )
             stat = _select_levels(stat, like["level"].values, f"{which}[{name!r}]")
+        if which in ("stddev_by_level", "diffs_stddev_by_level"):
+            # a constant field (e.g. an all-zero geopotential_at_surface) has stddev 0: dividing
+            # by 1 instead normalises it to 0 rather than to NaN
+            stat = stat.where(stat != 0, 1.0)
         return stat.astype(like.dtype)
 
 

@@ -13,8 +13,12 @@ HELP = "convert an official GenCast/GraphCast .npz to a MindSpore checkpoint dir
 
 
 def add_arguments(parser):
-    parser.add_argument("npz", help="DeepMind GenCast or GraphCast checkpoint (.npz)")
-    parser.add_argument("out_dir", help="new output directory")
+    parser.add_argument("npz", help="DeepMind GenCast or GraphCast checkpoint (.npz); with --export: a converted "
+                                    "directory or a training RUN")
+    parser.add_argument("out_dir", help="new output directory; with --export: the .npz to write")
+    parser.add_argument("--export", action="store_true",
+                        help="the other way: write a converted directory or a RUN's latest (EMA) weights as "
+                             "DeepMind's .npz")
     parser.add_argument("--grid", type=float, default=None,
                         help="grid resolution in degrees (default: from the file name, e.g. 1p0deg or "
                              "'resolution 1.0' -> 1.0)")
@@ -23,6 +27,17 @@ def add_arguments(parser):
 def run(args) -> int:
     from mindgencast.checkpoint import convert_checkpoint
 
+    if args.export:
+        import os
+
+        from mindgencast.checkpoint import export_npz, load_checkpoint
+
+        if os.path.exists(args.out_dir):
+            raise FileExistsError(f"{args.out_dir!r} exists; choose a new .npz path")
+        ckpt = load_checkpoint(args.npz)
+        export_npz(ckpt, args.out_dir)
+        print(f"wrote {args.out_dir}: {len(ckpt.params)} arrays, {ckpt.num_parameters:,} parameters")
+        return 0
     grid = GridConfig(resolution=args.grid) if args.grid is not None else None
     ckpt = convert_checkpoint(args.npz, args.out_dir, grid=grid)
     print(f"wrote {args.out_dir}: {len(ckpt.params)} arrays, {ckpt.num_parameters:,} parameters, "

@@ -10,7 +10,8 @@ HELP = "run a GenCast ensemble or GraphCast forecast to CF NetCDF"
 
 def add_arguments(parser):
     parser.add_argument("--checkpoint", required=True,
-                        help="official GenCast/GraphCast .npz or converted checkpoint directory")
+                        help="official GenCast/GraphCast .npz, converted checkpoint directory, or a training RUN "
+                             "(its latest, EMA weights)")
     parser.add_argument("--stats", required=True,
                         help="directory with mean/stddev/diffs_stddev(/min_by_level: GenCast) _by_level .nc")
     parser.add_argument("--init", required=True,

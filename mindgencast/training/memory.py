@@ -1,0 +1,34 @@
+"""Memory controls: recompute (gradient checkpointing) of parts of the denoiser network.
+
+A recomputed cell keeps no activations for the backward pass: MindSpore runs its forward
+again while differentiating (``Cell.recompute()``), trading compute for memory on large
+grids. Gradients are unchanged (tested).
+"""
+
+from __future__ import annotations
+
+__all__ = ["apply_recompute"]
+
+
+def apply_recompute(network, encoder: bool = False, decoder: bool = False, processor_every: int = 0) -> list[str]:
+    """Marks cells of a :class:`~mindgencast.nn.denoiser_network.DenoiserNetwork` for recompute.
+
+    Args:
+      network: the DenoiserNetwork (``grid2mesh_gnn``, ``mesh_transformer.blocks``, ``mesh2grid_gnn``).
+      encoder, decoder: recompute the grid->mesh encoder / mesh->grid decoder.
+      processor_every: recompute processor layers 0, n, 2n, ... (0: none).
+
+    Returns:
+      The names of the recomputed cells.
+    """
+    chosen = []
+    if encoder:
+        chosen.append(("grid2mesh_gnn", network.grid2mesh_gnn))
+    if decoder:
+        chosen.append(("mesh2grid_gnn", network.mesh2grid_gnn))
+    if processor_every > 0:
+        blocks = network.mesh_transformer.blocks
+        chosen += [(f"mesh_transformer.blocks.{i}", blocks[i]) for i in range(0, len(blocks), processor_every)]
+    for _, cell in chosen:
+        cell.recompute()
+    return [name for name, _ in chosen]
