@@ -5,13 +5,12 @@ import pathlib
 import mindspore as ms
 import numpy as np
 import xarray as xr
-from mindspore import Tensor, nn
 
 import mindgencast as mg
 from mindgencast.data.extraction import extract_inputs_targets_forcings
 from mindgencast.data.normalization import normalize
 from mindgencast.grid_stacking import stack_to_nodes
-from mindgencast.training import Trainer, TrainConfig
+from mindgencast.training import TrainConfig, Trainer
 
 GC_DIR = pathlib.Path(__file__).parent / "data" / "graphcast_tiny"
 

@@ -4,7 +4,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
-from mindgencast.training import Trainer, TrainConfig
+from mindgencast.training import TrainConfig, Trainer
 
 
 class _SquaredError(nn.Cell):

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mindgencast.metrics.acc import anomaly_correlation
 from mindgencast.metrics.alignment import (
     ENSEMBLE_DIM,
     INIT_DIM,
@@ -40,7 +41,6 @@ from mindgencast.metrics.alignment import (
     split_init_times,
     standardise,
 )
-from mindgencast.metrics.acc import anomaly_correlation
 from mindgencast.metrics.baselines import MIN_CLIMATOLOGY_YEARS, climatology_baseline, persistence_baseline
 from mindgencast.metrics.brier import QUANTILE_DIM, brier_score, brier_skill_score
 from mindgencast.metrics.crps import crps
