@@ -151,12 +151,19 @@ class PreconditionedDenoiser(nn.Cell):
         self.channel_order = _const(channel_order, np.int32)
         self.sigma_data = sigma_data
 
-    def construct(self, conditioning, noisy_targets, sigma):
-        sigma = sigma.astype(ms.float32)
+    def network_input(self, conditioning, noisy_targets, sigma):
+        """F's input x [num_grid_nodes, batch, num_input_channels]: conditioning and c_in * noisy targets."""
         per_batch = (1, -1, 1)  # sigma [batch] against [nodes, batch, channels]
         scaled = noisy_targets * c_in(sigma, self.sigma_data).reshape(per_batch)
-        x = ops.gather(ops.concat([conditioning, scaled], axis=-1), self.channel_order, 2)
-        raw = self.network(x, sigma)
-        denoised = (noisy_targets * c_skip(sigma, self.sigma_data).reshape(per_batch)
-                    + raw * c_out(sigma, self.sigma_data).reshape(per_batch))
-        return denoised, raw
+        return ops.gather(ops.concat([conditioning, scaled], axis=-1), self.channel_order, 2)
+
+    def precondition_output(self, noisy_targets, raw, sigma):
+        """D = c_skip * x + c_out * F, [num_grid_nodes, batch, node_output_size]."""
+        per_batch = (1, -1, 1)
+        return (noisy_targets * c_skip(sigma, self.sigma_data).reshape(per_batch)
+                + raw * c_out(sigma, self.sigma_data).reshape(per_batch))
+
+    def construct(self, conditioning, noisy_targets, sigma):
+        sigma = sigma.astype(ms.float32)
+        raw = self.network(self.network_input(conditioning, noisy_targets, sigma), sigma)
+        return self.precondition_output(noisy_targets, raw, sigma), raw
