@@ -48,6 +48,13 @@ def test_per_block_equals_whole_graph_pynative_and_jax(
     per_block = _denoise(per_block_model, data)
     grid_model = next(iter(per_block_model._grid_models.values()))
     assert grid_model.execution == "per_block" and isinstance(grid_model.forward, BlockwiseDenoiser)
+    # the shared block borrows each layer's weights: they must stay each layer's own
+    weights = {n: p.asnumpy().copy() for n, p in grid_model.denoiser.parameters_and_names()}
+    assert _max_abs(_denoise(per_block_model, data), per_block) == 0.0
+    for name, p in grid_model.denoiser.parameters_and_names():
+        np.testing.assert_array_equal(p.asnumpy(), weights[name], err_msg=name)
+    layers = grid_model.forward.layers
+    assert len(layers) >= 2 and not np.array_equal(layers[0][0].asnumpy(), layers[1][0].asnumpy())
     assert _max_abs(per_block, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
     if implementation == "gather":  # whole-graph gather is tests/test_denoiser_parity.py's; save a compile
         return
