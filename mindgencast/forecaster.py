@@ -10,6 +10,7 @@ wrappers around :class:`mindgencast.model.GenCast`, and rolls forecasts out as e
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Optional
 
 import numpy as np
@@ -124,9 +125,15 @@ class Forecaster:
                          sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, noise_source=None,
                          forcings: Optional[xr.Dataset] = None, **kwargs):
         """Rolls out straight into a CF NetCDF file (atomic; ``resume=True`` continues an
-        interrupted run); see :func:`mindgencast.forecast.rollout.run_forecast`."""
+        interrupted run); see :func:`mindgencast.forecast.rollout.run_forecast`. With
+        ``workers`` (a :class:`mindgencast.forecast.distributed.WorkerGroup` of N > 1) the members
+        are spread over the workers and rank 0 writes the file."""
+        from mindgencast.forecast.distributed import run_distributed_forecast
         from mindgencast.forecast.rollout import run_forecast
 
+        workers = kwargs.pop("workers", None)
+        if workers is not None and workers.size > 1:
+            run_forecast = functools.partial(run_distributed_forecast, workers=workers)
         return run_forecast(self.step_fn(sampler, sampler_steps), inputs, targets_template, out_path,
                             **self._rollout_args(forcings, num_steps, num_members, seed, noise_source,
                                                  members_per_batch), **kwargs)

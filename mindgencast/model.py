@@ -21,10 +21,13 @@ from mindgencast.checkpoint.schema import Checkpoint, CheckpointError
 from mindgencast.config import GenCastConfig, SamplerConfig, TaskConfig, num_target_channels, variable_info
 from mindgencast.denoising_loss import DenoisingLoss, channel_loss_weights
 from mindgencast.grid_stacking import nodes_to_dataset, num_channels, stack_to_nodes
+from mindgencast.nn.blockwise_denoiser import BlockwiseDenoiser
 from mindgencast.nn.denoiser_network import DenoiserNetwork, PreconditionedDenoiser
 
 __all__ = ["GenCast", "DataMismatchError"]
 
+# "auto" -> per_block: measured leaner and no slower on the CPU backend (docs/performance.md).
+_EXECUTIONS = {"auto": "per_block", "whole": "whole", "per_block": "per_block"}
 _COMPUTE_DTYPES = {"float32": ms.float32, "float16": ms.float16, "bfloat16": ms.bfloat16}
 
 
@@ -43,6 +46,8 @@ class _GridModel:
     denoiser: PreconditionedDenoiser
     lat: np.ndarray
     lon: np.ndarray
+    execution: str = "whole"  # "whole": one graph; "per_block": BlockwiseDenoiser (inference only)
+    forward: Optional[Callable] = None  # (conditioning, noisy_targets, sigma) -> (denoised, raw)
     loss_cells: dict = dataclasses.field(default_factory=dict)  # per-variable weights -> DenoisingLoss
 
     def loss_cell(self, targets: xr.Dataset, per_variable_weights) -> DenoisingLoss:
@@ -67,11 +72,18 @@ class GenCast:
       attention_implementation: "auto" | "banded" | "gather" (see
         :class:`mindgencast.nn.sparse_transformer.SparseAttention`); all compute the same
         masked softmax.
+      execution: how inference runs in GRAPH_MODE: "whole" (one compiled graph for the
+        network), "per_block" (encoder, each transformer block and decoder compiled
+        separately and chained, :class:`mindgencast.nn.blockwise_denoiser.BlockwiseDenoiser`:
+        less memory on the CPU backend) or "auto" (per_block; docs/performance.md). Training
+        always differentiates the whole graph.
     """
 
     def __init__(self, checkpoint, sampler_config: Optional[SamplerConfig] = None,
                  compute_dtype: str = "float32", graph_builder: Optional[Callable] = None,
-                 attention_implementation: str = "auto"):
+                 attention_implementation: str = "auto", execution: str = "auto"):
+        if execution not in _EXECUTIONS:
+            raise ValueError(f"execution {execution!r} must be one of {list(_EXECUTIONS)}")
         if isinstance(checkpoint, Checkpoint):
             self.config: GenCastConfig = checkpoint.config
             self._params = {jax_to_mindspore(k): np.asarray(v) for k, v in checkpoint.params.items()}
@@ -88,6 +100,7 @@ class GenCast:
         self.compute_dtype = compute_dtype
         self._graph_builder = graph_builder
         self.attention_implementation = attention_implementation
+        self.execution = _EXECUTIONS[execution]
         self._grid_models: dict = {}
         self.num_target_channels = num_target_channels(self.task_config)
         arch = self.config.denoiser_architecture_config
@@ -175,7 +188,8 @@ class GenCast:
             _load_params(denoiser, self._params)
         else:
             self._params = {name: p.asnumpy() for name, p in denoiser.parameters_and_names()}
-        model = _GridModel(denoiser=denoiser, lat=lat, lon=lon)
+        forward = BlockwiseDenoiser(denoiser) if self.execution == "per_block" else denoiser
+        model = _GridModel(denoiser=denoiser, lat=lat, lon=lon, execution=self.execution, forward=forward)
         self._grid_models[key] = model
         return model
 
@@ -238,7 +252,7 @@ class GenCast:
         batch = noisy_targets.sizes["batch"]
         sigma = np.broadcast_to(np.asarray(noise_levels, np.float32), (batch,))
         x = stack_to_nodes(noisy_targets, batch, model.lat.size, model.lon.size)
-        denoised, raw_out = model.denoiser(Tensor(cond), Tensor(x), Tensor(np.ascontiguousarray(sigma)))
+        denoised, raw_out = model.forward(Tensor(cond), Tensor(x), Tensor(np.ascontiguousarray(sigma)))
         return nodes_to_dataset((raw_out if raw else denoised).asnumpy(), noisy_targets)
 
     def denoiser_fn(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset):
@@ -250,7 +264,7 @@ class GenCast:
 
         def denoise(x: np.ndarray, sigma) -> np.ndarray:
             s = np.broadcast_to(np.asarray(sigma, np.float32), (batch,))
-            out, _ = model.denoiser(cond_t, Tensor(np.asarray(x, np.float32)), Tensor(np.ascontiguousarray(s)))
+            out, _ = model.forward(cond_t, Tensor(np.asarray(x, np.float32)), Tensor(np.ascontiguousarray(s)))
             return out.asnumpy()
 
         return denoise

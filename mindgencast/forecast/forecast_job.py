@@ -103,8 +103,10 @@ class ForecastJob:
 
     def run(self, out, steps: int = 30, members: Optional[int] = None, members_per_batch: Optional[int] = None, seed: int = 0,
             sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, ensemble_stats: bool = False,
-            resume: bool = False, progress: bool = True, overwrite: bool = False):
-        """Rolls out into ``out`` (CF NetCDF, atomic; resumable). Returns the path."""
+            resume: bool = False, progress: bool = True, overwrite: bool = False, workers=None):
+        """Rolls out into ``out`` (CF NetCDF, atomic; resumable). Returns the path.
+        ``workers``: a :class:`mindgencast.forecast.distributed.WorkerGroup` (msrun) to spread
+        the members over; rank 0 writes ``out``."""
         from mindgencast.diffusion.samplers.base import SAMPLERS
 
         if not isinstance(self.forecaster, Forecaster):  # GraphCast: deterministic, one member
@@ -134,4 +136,4 @@ class ForecastJob:
             self.inputs, self.targets_template, out, num_steps=steps, num_members=members, seed=seed,
             members_per_batch=members_per_batch, sampler=sampler, sampler_steps=sampler_steps,
             ensemble_stats=ensemble_stats, resume=resume, attrs=attrs, progress=progress, init_time=self.init_time,
-            overwrite=overwrite)
+            overwrite=overwrite, workers=workers)

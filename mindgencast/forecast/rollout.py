@@ -38,7 +38,7 @@ from mindgencast.data.derived_forcings import add_derived_forcings
 from mindgencast.forecast.netcdf_writer import ForecastWriter, partial_path
 from mindgencast.forecast.progress import RolloutProgress
 
-__all__ = ["StepFn", "RolloutLayout", "validate_rollout", "rollout", "run_forecast"]
+__all__ = ["StepFn", "RolloutLayout", "validate_rollout", "rollout", "run_forecast", "file_layout"]
 
 NoiseSource = Callable[[xr.Dataset, str, int], xr.Dataset]
 NoiseSourceFactory = Callable[[int, Sequence[tuple[int, int]]], NoiseSource]
@@ -282,15 +282,12 @@ def run_forecast(
     if not resume and partial_path(out_path).exists():
         raise ValueError(f"{partial_path(out_path)} holds an interrupted forecast; pass --resume to "
                          "continue it, or delete it to start again")
-    template = _drop_unit_batch(targets_template, "targets_template").isel(time=0, drop=True)
-    template = template.drop_vars([c for c in template.coords if c not in ("lat", "lon", "level")])
+    template, static = file_layout(inputs, targets_template, layout)
     writer_args = dict(template=template, init_time=layout.init_time, time_step=layout.time_step,
                        num_steps=num_steps, num_members=num_members, seed=seed, attrs=attrs)
     if resume:
         writer = ForecastWriter.resume(out_path, **writer_args)
     else:
-        static = _drop_unit_batch(inputs, "inputs")[list(layout.static_variables)]
-        static = static[[n for n, v in static.data_vars.items() if set(v.dims) == {"lat", "lon"}]]
         writer = ForecastWriter.create(out_path, static=static, ensemble_stats=ensemble_stats, **writer_args)
     try:
         rollout(step_fn, inputs, targets_template, num_steps=num_steps, num_members=num_members, seed=seed,
@@ -306,6 +303,17 @@ def run_forecast(
             partial_path(out_path).unlink(missing_ok=True)  # nothing to resume: leave no output
         raise
     return writer.finalize()
+
+
+def file_layout(inputs: xr.Dataset, targets_template: xr.Dataset,
+                layout: RolloutLayout) -> tuple[xr.Dataset, xr.Dataset]:
+    """What a :class:`ForecastWriter` needs: one member at one lead ([level,] lat, lon per
+    target variable) and the static (lat, lon) fields copied into the file."""
+    template = _drop_unit_batch(targets_template, "targets_template").isel(time=0, drop=True)
+    template = template.drop_vars([c for c in template.coords if c not in ("lat", "lon", "level")])
+    static = _drop_unit_batch(inputs, "inputs")[list(layout.static_variables)]
+    static = static[[n for n, v in static.data_vars.items() if set(v.dims) == {"lat", "lon"}]]
+    return template, static
 
 
 def default_forcings_fn(valid_times: np.ndarray, lon: np.ndarray, names: Sequence[str]) -> xr.Dataset:

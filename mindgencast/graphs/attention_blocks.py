@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["AttentionBlocks", "attention_blocks"]
+__all__ = ["AttentionBlocks", "attention_blocks", "block_windows"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,16 +46,10 @@ class AttentionBlocks:
         return int(self.mask.size)
 
 
-def attention_blocks(neighbours: np.ndarray, neighbour_mask: np.ndarray, block_size: int | None = None
-                     ) -> AttentionBlocks:
-    """Fits key windows to the k-hop mask given as padded neighbour lists.
-
-    Args:
-      neighbours: [N, max_k] int neighbour indices (rows may be padded).
-      neighbour_mask: [N, max_k] bool, True for real neighbours.
-      block_size: queries per block; default: the mask's bandwidth (as the reference),
-        or N (dense) when three bandwidths cover the mesh.
-    """
+def block_windows(neighbours: np.ndarray, neighbour_mask: np.ndarray, block_size: int | None = None
+                  ) -> tuple[int, int, np.ndarray]:
+    """(block_size, window, starts[num_blocks]) of the fitted key windows, without the mask
+    (cheap: O(N * max_k)); arguments as :func:`attention_blocks`."""
     n = neighbours.shape[0]
     offsets = np.where(neighbour_mask, np.abs(neighbours - np.arange(n)[:, None]), 0)
     bandwidth = int(offsets.max()) + 1 if n else 1
@@ -70,7 +64,22 @@ def attention_blocks(neighbours: np.ndarray, neighbour_mask: np.ndarray, block_s
     lo = np.concatenate([lo, np.full(pad, big)]).reshape(num_blocks, block_size).min(axis=1)
     hi = np.concatenate([hi, np.full(pad, -1)]).reshape(num_blocks, block_size).max(axis=1)
     window = int(min(n, (hi - lo + 1).max()))
-    starts = np.clip(lo, 0, n - window)
+    return block_size, window, np.clip(lo, 0, n - window)
+
+
+def attention_blocks(neighbours: np.ndarray, neighbour_mask: np.ndarray, block_size: int | None = None
+                     ) -> AttentionBlocks:
+    """Fits key windows to the k-hop mask given as padded neighbour lists.
+
+    Args:
+      neighbours: [N, max_k] int neighbour indices (rows may be padded).
+      neighbour_mask: [N, max_k] bool, True for real neighbours.
+      block_size: queries per block; default: the mask's bandwidth (as the reference),
+        or N (dense) when three bandwidths cover the mesh.
+    """
+    n = neighbours.shape[0]
+    block_size, window, starts = block_windows(neighbours, neighbour_mask, block_size)
+    num_blocks = starts.shape[0]
     window_index = (starts[:, None] + np.arange(window)[None, :]).astype(np.int32)  # [nb, W]
     mask = np.zeros((num_blocks, block_size, window), bool)
     rows, slots = np.nonzero(neighbour_mask)

@@ -19,6 +19,7 @@ from mindspore import Tensor, nn, ops
 from mindgencast.config import DenoiserArchitectureConfig, NoiseEncoderConfig
 from mindgencast.diffusion.preconditioning import c_in, c_out, c_skip
 from mindgencast.graphs.attention_blocks import attention_blocks
+from mindgencast.graphs.attention_cost import plan_attention
 from mindgencast.nn.interaction_network import Grid2MeshEncoder, Mesh2GridDecoder
 from mindgencast.nn.noise_encoder import FourierFeaturesMLP
 from mindgencast.nn.sparse_transformer import MASKED_LOGIT, MeshTransformer
@@ -43,7 +44,8 @@ class DenoiserNetwork(nn.Cell):
         noisy targets; structural features are added here).
       node_output_size: output channels per grid node.
       attention_implementation: "banded" (block-banded matmuls on the RCM-ordered mesh),
-        "gather" (neighbour lists) or "auto" (the one holding fewer values); all exact.
+        "gather" (neighbour lists) or "auto" (the cheaper by the cost model of
+        :mod:`mindgencast.graphs.attention_cost`); all exact.
 
     Inputs:
       - **x** (Tensor) - [num_grid_nodes, batch, num_input_channels] float32.
@@ -76,9 +78,10 @@ class DenoiserNetwork(nn.Cell):
             latent_size=arch.latent_size, hidden_layers=arch.hidden_layers, cond_size=cond_size,
             num_mesh_nodes=num_mesh, aggregate_normalization=arch.grid2mesh_aggregate_normalization,
             compute_dtype=compute_dtype)
-        implementation, index, mask = _attention_layout(graphs, st, attention_implementation)
-        self.attention_implementation = implementation
-        self.mesh_transformer = MeshTransformer(st, cond_size, compute_dtype, implementation)
+        plan, index, mask = _attention_layout(graphs, st, attention_implementation)
+        self.attention_plan = plan
+        self.attention_implementation = plan.implementation
+        self.mesh_transformer = MeshTransformer(st, cond_size, compute_dtype, plan.implementation)
         self.mesh2grid_gnn = Mesh2GridDecoder(
             num_edge_features=graphs.mesh2grid_edge_features.shape[1], latent_size=arch.latent_size,
             hidden_layers=arch.hidden_layers, node_output_size=node_output_size, cond_size=cond_size,
@@ -109,19 +112,17 @@ class DenoiserNetwork(nn.Cell):
 
 
 def _attention_layout(graphs, config, implementation: str):
-    """(implementation, index, mask) for the mesh attention: ``auto`` picks the layout with
-    fewer attention values per batch element and head (banded logits vs gathered keys)."""
+    """(plan, index, mask) for the mesh attention: ``auto`` takes the form, and ``banded`` the
+    block size, that the cost model of the k-hop mask rates cheapest (graphs/attention_cost.py)."""
     if implementation not in ("auto", "banded", "gather"):
         raise ValueError(f"attention_implementation {implementation!r} must be 'auto', 'banded' or 'gather'")
     neighbours, mask = graphs.attention_neighbours, graphs.attention_neighbour_mask
-    if implementation == "gather":
-        return "gather", neighbours, mask
-    blocks = attention_blocks(neighbours, mask)
-    gathered = neighbours.size * config.d_model  # keys (and values) gathered per batch element
-    banded = blocks.logits_per_head() * config.num_heads
-    if implementation == "auto" and gathered < banded:
-        return "gather", neighbours, mask
-    return "banded", blocks.window_index, np.where(blocks.mask, 0.0, MASKED_LOGIT).astype(np.float32)
+    allowed = ("banded", "gather") if implementation == "auto" else (implementation,)
+    plan = plan_attention(neighbours, mask, config.d_model, config.num_heads, allowed)
+    if plan.implementation == "gather":
+        return plan, neighbours, mask
+    blocks = attention_blocks(neighbours, mask, plan.block_size)
+    return plan, blocks.window_index, np.where(blocks.mask, 0.0, MASKED_LOGIT).astype(np.float32)
 
 
 class PreconditionedDenoiser(nn.Cell):
@@ -151,12 +152,19 @@ class PreconditionedDenoiser(nn.Cell):
         self.channel_order = _const(channel_order, np.int32)
         self.sigma_data = sigma_data
 
-    def construct(self, conditioning, noisy_targets, sigma):
-        sigma = sigma.astype(ms.float32)
+    def network_input(self, conditioning, noisy_targets, sigma):
+        """F's input x [num_grid_nodes, batch, num_input_channels]: conditioning and c_in * noisy targets."""
         per_batch = (1, -1, 1)  # sigma [batch] against [nodes, batch, channels]
         scaled = noisy_targets * c_in(sigma, self.sigma_data).reshape(per_batch)
-        x = ops.gather(ops.concat([conditioning, scaled], axis=-1), self.channel_order, 2)
-        raw = self.network(x, sigma)
-        denoised = (noisy_targets * c_skip(sigma, self.sigma_data).reshape(per_batch)
-                    + raw * c_out(sigma, self.sigma_data).reshape(per_batch))
-        return denoised, raw
+        return ops.gather(ops.concat([conditioning, scaled], axis=-1), self.channel_order, 2)
+
+    def precondition_output(self, noisy_targets, raw, sigma):
+        """D = c_skip * x + c_out * F, [num_grid_nodes, batch, node_output_size]."""
+        per_batch = (1, -1, 1)
+        return (noisy_targets * c_skip(sigma, self.sigma_data).reshape(per_batch)
+                + raw * c_out(sigma, self.sigma_data).reshape(per_batch))
+
+    def construct(self, conditioning, noisy_targets, sigma):
+        sigma = sigma.astype(ms.float32)
+        raw = self.network(self.network_input(conditioning, noisy_targets, sigma), sigma)
+        return self.precondition_output(noisy_targets, raw, sigma), raw

@@ -160,6 +160,7 @@ class MeshTransformer(nn.Cell):
     def __init__(self, config: SparseTransformerConfig, cond_size: int, compute_dtype=ms.float32,
                  implementation: str = "banded"):
         super().__init__()
+        self.block_args = (config, cond_size, compute_dtype, implementation)  # to build a like block
         self.blocks = nn.CellList([TransformerBlock(config, cond_size, compute_dtype, implementation)
                                    for _ in range(config.num_layers)])
         self.final_norm = ConditionedLayerNorm(cond_size, config.d_model)

@@ -43,14 +43,17 @@ def run(args) -> int:
 
     import mindspore as ms
 
+    from mindgencast.forecast.distributed import msrun_workers
     from mindgencast.forecast.forecast_job import ForecastJob
 
     ms.set_context(mode=ms.GRAPH_MODE if args.mode == "graph" else ms.PYNATIVE_MODE)
+    workers = msrun_workers()  # under msrun: members spread over the workers, rank 0 writes --out
     job = ForecastJob.prepare(checkpoint=args.checkpoint, stats=args.stats, init=args.init,
                               init_time=args.init_time, compute_dtype=args.compute_dtype)
     path = job.run(out=args.out, steps=args.steps, members=args.members, members_per_batch=args.members_per_batch,
                    seed=args.seed, sampler=args.sampler, sampler_steps=args.sampler_steps,
                    ensemble_stats=args.ensemble_stats, resume=args.resume, progress=not args.no_progress,
-                   overwrite=args.overwrite)
-    print(f"wrote {os.fspath(path)}")
+                   overwrite=args.overwrite, workers=workers)
+    if workers is None or workers.rank == 0:
+        print(f"wrote {os.fspath(path)}")
     return 0

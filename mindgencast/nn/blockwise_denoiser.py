@@ -1,0 +1,100 @@
+"""The preconditioned denoiser run as a chain of separately compiled blocks.
+
+MindSpore's CPU backend gives every intermediate of a compiled graph its own buffer, so one
+graph for the whole network (encoder, 16 transformer layers, decoder) holds the
+intermediates of all of them at once. Compiling the encoder, each transformer block and the
+decoder as separate graphs, chained from Python, bounds the live intermediates to one block
+plus the [nodes, batch, latent] tensors handed between blocks (docs/performance.md). Same
+cells, same parameters, same arithmetic as :class:`PreconditionedDenoiser`; for inference only
+(training differentiates the whole graph).
+"""
+
+from __future__ import annotations
+
+import mindspore as ms
+from mindspore import nn
+
+from mindgencast.nn.denoiser_network import PreconditionedDenoiser
+
+__all__ = ["BlockwiseDenoiser"]
+
+
+class _Encoder(nn.Cell):
+    """x, sigma -> (mesh latents [M, B, L], grid latents [G, B, L], noise encoding c [B, C])."""
+
+    def __init__(self, denoiser: PreconditionedDenoiser):
+        super().__init__(auto_prefix=False)
+        self.denoiser = denoiser
+
+    def construct(self, conditioning, noisy_targets, sigma):
+        sigma = sigma.astype(ms.float32)
+        net = self.denoiser.network
+        x = self.denoiser.network_input(conditioning, noisy_targets, sigma)
+        c = net.noise_encoder(sigma)
+        mesh, grid = net.grid2mesh_gnn(
+            x,
+            net.grid_node_features,
+            net.mesh_node_features,
+            net.grid2mesh_edge_features,
+            net.grid2mesh_senders,
+            net.grid2mesh_receivers,
+            c,
+        )
+        return mesh, grid, c
+
+
+class _Decoder(nn.Cell):
+    """Final conditioned norm, mesh -> grid decoder and preconditioning -> (denoised, raw)."""
+
+    def __init__(self, denoiser: PreconditionedDenoiser):
+        super().__init__(auto_prefix=False)
+        self.denoiser = denoiser
+
+    def construct(self, mesh, grid, c, noisy_targets, sigma):
+        sigma = sigma.astype(ms.float32)
+        net = self.denoiser.network
+        mesh = net.mesh_transformer.final_norm(mesh, c)
+        raw = net.mesh2grid_gnn(
+            mesh, grid, net.mesh2grid_edge_features, net.mesh2grid_senders, net.mesh2grid_receivers, c
+        )
+        return self.denoiser.precondition_output(noisy_targets, raw, sigma), raw
+
+
+class BlockwiseDenoiser:
+    """Calls a :class:`PreconditionedDenoiser` block by block, each block its own compiled graph
+    in GRAPH_MODE: the encoder, ONE transformer block run once per layer with that layer's
+    weights copied into it (a compiled graph keeps its buffers: one shared block graph holds one
+    layer's intermediates instead of ``num_layers``), and the decoder.
+
+    Inputs and outputs as :class:`PreconditionedDenoiser` (conditioning, noisy_targets, sigma)
+    -> (denoised, raw). Reads the denoiser's current weights at every call.
+    """
+
+    def __init__(self, denoiser: PreconditionedDenoiser):
+        from mindgencast.nn.sparse_transformer import TransformerBlock
+
+        self.denoiser = denoiser
+        self.encoder = _Encoder(denoiser)
+        transformer = denoiser.network.mesh_transformer
+        self.runner = TransformerBlock(*transformer.block_args)
+        self.runner.update_parameters_name("blockwise_runner.")
+        slots = self.runner.get_parameters()
+        self.layers = [list(block.get_parameters()) for block in transformer.blocks]
+        self._slots = list(slots)
+        for weights in self.layers:
+            if [w.shape for w in weights] != [s.shape for s in self._slots]:
+                raise ValueError("transformer blocks differ in structure; per-block execution needs like blocks")
+        self.decoder = _Decoder(denoiser)
+
+    def layer(self, i: int, mesh, c):
+        """Transformer layer ``i`` on mesh latents [num_mesh_nodes, batch, latent]."""
+        for slot, weight in zip(self._slots, self.layers[i]):
+            slot.set_data(weight.value())
+        net = self.denoiser.network
+        return self.runner(mesh, c, net.attention_index, net.attention_mask)
+
+    def __call__(self, conditioning, noisy_targets, sigma):
+        mesh, grid, c = self.encoder(conditioning, noisy_targets, sigma)
+        for i in range(len(self.layers)):
+            mesh = self.layer(i, mesh, c)
+        return self.decoder(mesh, grid, c, noisy_targets, sigma)
