@@ -13,8 +13,6 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
-from mindgencast.metrics.spectra import band_power
-
 FIELDS = (("geopotential", 500), ("temperature", 850), ("2m_temperature", None))
 
 
