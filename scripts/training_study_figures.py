@@ -27,10 +27,10 @@ def sigma_figure(out, pairs):
         t = pd.read_csv(path)
         axes[0].loglog(t["sigma"], t["loss"], marker="o", label=label)
         axes[1].semilogx(t["sigma"], t["geopotential_high"], marker="o", label=label)
-        axes[2].semilogx(t["sigma"], t["geopotential_low"], marker="o", label=label)
+        axes[2].semilogx(t["sigma"], t["2m_temperature_high"], marker="o", label=label)
     axes[0].set_title("held-out loss")
-    axes[1].set_title("z500-850: noise left, k >= 8")
-    axes[2].set_title("z: error / noise, k < 8")
+    axes[1].set_title("geopotential: noise left, k >= 8")
+    axes[2].set_title("t2m: noise left, k >= 8")
     for ax in axes:
         ax.set_xlabel("sigma")
         ax.grid(True, which="both", alpha=0.3)
