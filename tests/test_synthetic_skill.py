@@ -28,8 +28,7 @@ def test_oracle_beats_persistence_and_climatology_with_the_truths_spectrum(oracl
     assert set(table["variable"]) == {"geopotential500", "temperature850", "2m_temperature"}
     assert (table["lead_h"].unique() == [12, 24, 36, 48]).all()
     met = criteria_met(table)
-    for column in ("crps_lt_persistence", "crps_lt_climatology", "spectra_within_2x_resolved",
-                   "crps_near_oracle_12h"):
+    for column in ("crps_lt_persistence", "crps_lt_climatology", "spectra_within_2x_resolved", "crps_near_oracle_12h"):
         assert met[column].all(), (column, table)
     # Even the law's own 8-member mean is no better than persistence in RMSE at 12-24 h (the
     # 12-h change is mostly unpredictable innovation, and the mean of 8 members keeps 1/8 of
