@@ -14,6 +14,7 @@ from mindgencast.metrics.latitude_weights import area_mean, latitude_weights
 from mindgencast.metrics.rank_histogram import rank_histogram
 from mindgencast.metrics.regions import REGIONS, Region, region_mask, regional_mean
 from mindgencast.metrics.rmse import ensemble_mean_rmse, ensemble_mean_squared_error, ensemble_spread, ensemble_variance
+from mindgencast.metrics.spectra import ensemble_spectra, zonal_power_spectrum
 from mindgencast.metrics.spread_skill import spread_skill_ratio
 
 __all__ = [
@@ -35,4 +36,6 @@ __all__ = [
     "regional_mean",
     "evaluate",
     "anomaly_correlation",
+    "zonal_power_spectrum",
+    "ensemble_spectra",
 ]

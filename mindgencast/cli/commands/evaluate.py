@@ -70,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--climatology (default: the truth), which must span several years")
     parser.add_argument("--standard-crps", action="store_true",
                         help="use the standard M^2 CRPS estimator instead of the fair one")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the rank-histogram tie-breaking")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the rank-histogram tie-breaking (default: 0)")
+    parser.add_argument("--spectra", metavar="NC",
+                        help="also write zonal power spectra of members and truth here (and spectra.png with --plots)")
 
 
 def _open(path: str, what: str):
@@ -148,14 +150,30 @@ def run(args: argparse.Namespace) -> int:
             chosen.attrs = {**scores.attrs, "baseline": name}  # a new dict: the file keeps every name
             figures[os.path.join(args.plots, f"{stem}.png")] = scorecard_figure(chosen, region=args.plot_region)
     table = scores_to_dataframe(scores) if args.csv else None
+    spectra = _spectra(args, forecasts, truth, figures)
 
-    paths = [args.out] + ([args.csv] if args.csv else []) + list(figures)
+    paths = [args.out] + ([args.csv] if args.csv else []) + list(figures) + ([args.spectra] if args.spectra else [])
     with atomic_outputs(paths) as temps:
         scores.to_netcdf(temps[0])
         if args.csv:
             table.to_csv(temps[1], index=False)
         for temp, figure in zip(temps[1 + bool(args.csv):], figures.values()):
             figure.savefig(temp, format="png")
+        if spectra is not None:
+            spectra.to_netcdf(temps[-1])
     for path in paths:
         print(f"wrote {path}")
     return 0
+
+
+def _spectra(args, forecasts, truth, figures):
+    """Zonal spectra of members vs truth (``--spectra``); adds plots/spectra.png to ``figures``."""
+    if not args.spectra:
+        return None
+    from mindgencast.metrics.spectra import ensemble_spectra
+    from mindgencast.metrics.spectra_plot import spectra_figure
+
+    spectra = ensemble_spectra(forecasts, truth, variables=args.variables, regrid_subset=args.regrid_subset)
+    if args.plots:
+        figures[os.path.join(args.plots, "spectra.png")] = spectra_figure(spectra)
+    return spectra
