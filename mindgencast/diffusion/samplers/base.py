@@ -17,16 +17,16 @@ import inspect
 from typing import Any, Callable, Mapping, Optional
 
 from mindgencast.config.schemas import SamplerConfig
-from mindgencast.diffusion.samplers.ddpm_ancestral import sample_ddpm
+from mindgencast.diffusion.samplers.ddpm_ancestral import DDPM_VARIANCES, sample_ddpm
 from mindgencast.diffusion.samplers.dpm_solver_pp_2s import sample_dpmpp_2s
 from mindgencast.diffusion.samplers.edm_sde import sample_edm_sde
 from mindgencast.diffusion.samplers.euler import sample_euler
 from mindgencast.diffusion.samplers.euler_maruyama import sample_euler_maruyama
 from mindgencast.diffusion.samplers.heun import sample_heun
-from mindgencast.diffusion.samplers.predictor_corrector import sample_pc
+from mindgencast.diffusion.samplers.predictor_corrector import check_pc_params, sample_pc
 from mindgencast.diffusion.schedules import sampler_sigmas
 
-__all__ = ["SAMPLERS", "CHURN_SAMPLERS", "run_sampler", "sampler_parameters"]
+__all__ = ["SAMPLERS", "CHURN_SAMPLERS", "run_sampler", "sampler_parameters", "check_sampler_params"]
 
 SAMPLERS = {
     "dpmpp2s": sample_dpmpp_2s,
@@ -81,13 +81,7 @@ def run_sampler(
         raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}")
     if noise_source is None:
         raise ValueError("run_sampler needs a noise_source (e.g. SphericalNoiseSource(seed))")
-    params = dict(sampler_params or {})
-    allowed = sampler_parameters(name)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"sampler {name!r} has no parameter(s) {unknown}; its parameters are {sorted(allowed) or 'none'}"
-        )
+    params = check_sampler_params(name, sampler_params)
     sigmas = sampler_sigmas(sampler_config, num_steps)
     x = noise_source(template, "init", 0) * float(sigmas[0])
     if name in CHURN_SAMPLERS:
@@ -114,3 +108,24 @@ def sampler_parameters(name: str) -> dict[str, Any]:
         for p in signature.parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in churn
     }
+
+
+def check_sampler_params(name: str, sampler_params: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """Validates a sampler's extra parameters before any work is done; returns them as a dict.
+
+    Raises ValueError naming an unknown sampler, a parameter the sampler does not take, or a
+    bad value (pc: snr > 0, n_corrector_steps integer >= 0; ddpm: variance in DDPM_VARIANCES).
+    """
+    params = dict(sampler_params or {})
+    allowed = sampler_parameters(name)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"sampler {name!r} has no parameter(s) {unknown}; its parameters are {sorted(allowed) or 'none'}"
+        )
+    merged = {**allowed, **params}
+    if name == "pc":
+        check_pc_params(merged["snr"], merged["n_corrector_steps"])
+    if name == "ddpm" and merged["variance"] not in DDPM_VARIANCES:
+        raise ValueError(f"ddpm variance must be one of {DDPM_VARIANCES}, got {merged['variance']!r}")
+    return params
