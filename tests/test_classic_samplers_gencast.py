@@ -10,8 +10,9 @@ from mindgencast.model import GenCast
 
 
 def test_pc_and_ddpm_sample_gencast(tiny_checkpoint, fixture_dir, reference_graph_builder):
-    f = Forecaster(GenCast(tiny_checkpoint, graph_builder=reference_graph_builder),
-                   NormalizationStats.load(fixture_dir / "stats"))
+    f = Forecaster(
+        GenCast(tiny_checkpoint, graph_builder=reference_graph_builder), NormalizationStats.load(fixture_dir / "stats")
+    )
     inputs, forcings = load_nc(fixture_dir / "inputs.nc"), load_nc(fixture_dir / "forcings.nc")
     template = load_nc(fixture_dir / "targets.nc") * np.nan
     args = (inputs, template, forcings)
@@ -32,9 +33,24 @@ def test_forecast_cli_with_ddpm_and_bad_pc_parameters(fixture_dir, tmp_path):
 
     ckpt = tmp_path / "ckpt"
     assert main(["convert", str(fixture_dir / "checkpoint.npz"), str(ckpt), "--grid", "10"]) == 0
-    base = ["forecast", "--checkpoint", str(ckpt), "--stats", str(fixture_dir / "stats"),
-            "--init", str(fixture_dir / "source.nc"), "--init-time", "2019-03-29T12", "--steps", "1",
-            "--members", "2", "--sampler-steps", "2", "--no-progress"]
+    base = [
+        "forecast",
+        "--checkpoint",
+        str(ckpt),
+        "--stats",
+        str(fixture_dir / "stats"),
+        "--init",
+        str(fixture_dir / "source.nc"),
+        "--init-time",
+        "2019-03-29T12",
+        "--steps",
+        "1",
+        "--members",
+        "2",
+        "--sampler-steps",
+        "2",
+        "--no-progress",
+    ]
     out = tmp_path / "fc.nc"
     assert main(base + ["--sampler", "ddpm", "--sampler-param", "variance=beta", "--out", str(out)]) == 0
     ds = xr.open_dataset(out, decode_timedelta=True)
