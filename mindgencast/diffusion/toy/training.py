@@ -26,7 +26,7 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from mindgencast.diffusion import parameterisations as P
-from mindgencast.diffusion.preconditioning import c_in, c_out, c_skip, loss_weighting
+from mindgencast.diffusion.preconditioning import c_in, c_out, c_skip
 from mindgencast.diffusion.toy.network import ToyNetwork
 
 __all__ = ["OBJECTIVES", "ToyTrainConfig", "ToyDenoiser", "train_toy_denoiser"]
@@ -77,7 +77,7 @@ class _Loss(nn.Cell):
             return ops.mean(sigma * sigma * ops.square(s_hat + n / sigma))
         c_skip_ = sd2 / (sigma * sigma + sd2)
         c_out_ = sigma * self.sigma_data * ops.rsqrt(sigma * sigma + sd2)
-        weight = (sigma * sigma + sd2) / (sigma * self.sigma_data) ** 2
+        weight = (sigma * sigma + sd2) / (sigma * self.sigma_data) ** 2  # lambda = c_out^-2 (EDM eq. 8)
         return ops.mean(weight * ops.square(c_skip_ * x + c_out_ * F - y))
 
 
@@ -142,5 +142,3 @@ def train_toy_denoiser(
         losses[i] = float(step(Tensor(y), Tensor(n), Tensor(sigma)).asnumpy())
     return ToyDenoiser(network, config.objective, config.sigma_data), losses
 
-
-_ = loss_weighting  # the EDM weight lambda(sigma) = c_out^-2 written out in _Loss.construct
