@@ -141,4 +141,3 @@ def train_toy_denoiser(
         sigma = np.exp(rng.uniform(log_lo, log_hi, (config.batch_size, 1))).astype(np.float32)
         losses[i] = float(step(Tensor(y), Tensor(n), Tensor(sigma)).asnumpy())
     return ToyDenoiser(network, config.objective, config.sigma_data), losses
-
