@@ -137,8 +137,9 @@ def test_pc_beats_predictor_only_at_equal_network_evaluations():
 
     Measured here (3 seeds, 20,000 samples, KS distance): PC 0.023 +- 0.001 vs predictor 0.044
     +- 0.002 on this symmetric mixture (the margin below is > 5 seed standard deviations). On the
-    asymmetric MIX_1D and the ring with exact scores the two were within noise (docs/equations.md):
-    the gain depends on snr, schedule and data, so the claim is tested where it was measured to hold.
+    asymmetric MIX_1D PC was worse at N = 10 and close at N = 15-30, on the ring within noise
+    (docs/equations.md): the gain depends on snr, schedule and data, so the claim is tested where it
+    was measured to hold.
     """
     x = prior(20_000, 1, 50.0, SYMMETRIC_1D, 0)
     with_corrector = sample_pc(
