@@ -42,7 +42,7 @@ def _stats_path(app: AppConfig) -> str:
 
 
 def run_train(app: AppConfig, log: Optional[Callable[[str], None]] = print) -> list[dict]:
-    """Trains the model of ``app`` and writes its checkpoint to ``app.checkpoint_dir()``.
+    """Trains the model of ``app`` into the run directory ``app.checkpoint_dir()`` (resumable; see docs/training.md).
 
     With ``data.source: synthetic`` the training data and statistics are generated first
     (under ``<summary_dir>/data``); with ``era5`` the ``store_path`` and ``stats_path`` are used.

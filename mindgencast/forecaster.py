@@ -69,14 +69,15 @@ class Forecaster:
 
     def sample(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset,
                noise_source=None, seed: int = 0, sampler: str = "dpmpp2s",
-               num_steps: Optional[int] = None, churn_arithmetic: str = "exact") -> xr.Dataset:
+               num_steps: Optional[int] = None, churn_arithmetic: str = "exact",
+               sampler_params: Optional[dict] = None) -> xr.Dataset:
         """One sample of the state 12 h after the last input frame, in physical units.
 
         Args:
           inputs: physical inputs (batch, time=2, [level,] lat, lon), SST NaN over land allowed.
           targets_template: structure of the targets (values ignored, e.g. NaN).
           forcings: physical forcings at the target time.
-          noise_source, seed, sampler, num_steps, churn_arithmetic: see :meth:`GenCast.sample`.
+          noise_source, seed, sampler, num_steps, churn_arithmetic, sampler_params: see :meth:`GenCast.sample`.
 
         Returns:
           Like ``targets_template``; SST NaN wherever any input frame was NaN.
@@ -84,23 +85,24 @@ class Forecaster:
         norm_inputs, norm_forcings, clean_inputs = self.normalized_conditioning(inputs, forcings)
         residuals = self.model.sample(norm_inputs, targets_template, norm_forcings, noise_source=noise_source,
                                       seed=seed, sampler=sampler, num_steps=num_steps,
-                                      churn_arithmetic=churn_arithmetic)
+                                      churn_arithmetic=churn_arithmetic, sampler_params=sampler_params)
         predictions = normalized_residuals_to_targets(residuals, clean_inputs, self.stats)
         return reintroduce_nans(predictions, inputs, self.nan_variables)
 
-    def step_fn(self, sampler: str = "dpmpp2s", num_steps: Optional[int] = None):
+    def step_fn(self, sampler: str = "dpmpp2s", num_steps: Optional[int] = None,
+                sampler_params: Optional[dict] = None):
         """The rollout's step function ``(inputs, template, forcings, noise_source) -> prediction``."""
 
         def step(inputs, targets_template, forcings, noise_source):
             return self.sample(inputs, targets_template, forcings, noise_source=noise_source, sampler=sampler,
-                               num_steps=num_steps)
+                               num_steps=num_steps, sampler_params=sampler_params)
 
         return step
 
     def rollout(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: Optional[xr.Dataset],
                 num_steps: int, num_members: int, seed: int = 0, noise_source=None,
                 members_per_batch: Optional[int] = None, sampler: str = "dpmpp2s",
-                sampler_steps: Optional[int] = None, **kwargs):
+                sampler_steps: Optional[int] = None, sampler_params: Optional[dict] = None, **kwargs):
         """Autoregressive ensemble forecast, in memory (see :func:`mindgencast.forecast.rollout.rollout`).
 
         Each step samples the next state conditioned on the last two, feeds it back, and
@@ -116,14 +118,15 @@ class Forecaster:
         """
         from mindgencast.forecast.rollout import rollout
 
-        return rollout(self.step_fn(sampler, sampler_steps), inputs, targets_template,
+        return rollout(self.step_fn(sampler, sampler_steps, sampler_params), inputs, targets_template,
                        **self._rollout_args(forcings, num_steps, num_members, seed, noise_source,
                                             members_per_batch), **kwargs)
 
     def forecast_to_file(self, inputs: xr.Dataset, targets_template: xr.Dataset, out_path, num_steps: int,
                          num_members: int, seed: int = 0, members_per_batch: Optional[int] = None,
                          sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, noise_source=None,
-                         forcings: Optional[xr.Dataset] = None, **kwargs):
+                         forcings: Optional[xr.Dataset] = None, sampler_params: Optional[dict] = None,
+                         **kwargs):
         """Rolls out straight into a CF NetCDF file (atomic; ``resume=True`` continues an
         interrupted run); see :func:`mindgencast.forecast.rollout.run_forecast`. With
         ``workers`` (a :class:`mindgencast.forecast.distributed.WorkerGroup` of N > 1) the members
@@ -134,7 +137,7 @@ class Forecaster:
         workers = kwargs.pop("workers", None)
         if workers is not None and workers.size > 1:
             run_forecast = functools.partial(run_distributed_forecast, workers=workers)
-        return run_forecast(self.step_fn(sampler, sampler_steps), inputs, targets_template, out_path,
+        return run_forecast(self.step_fn(sampler, sampler_steps, sampler_params), inputs, targets_template, out_path,
                             **self._rollout_args(forcings, num_steps, num_members, seed, noise_source,
                                                  members_per_batch), **kwargs)
 

@@ -306,7 +306,8 @@ class GenCast:
 
     def sample(self, inputs: xr.Dataset, targets_template: xr.Dataset, forcings: xr.Dataset,
                noise_source=None, seed: int = 0, sampler: str = "dpmpp2s",
-               num_steps: Optional[int] = None, churn_arithmetic: str = "exact") -> xr.Dataset:
+               num_steps: Optional[int] = None, churn_arithmetic: str = "exact",
+               sampler_params: Optional[dict] = None) -> xr.Dataset:
         """Draws one sample per batch element of the normalised target residuals.
 
         Args:
@@ -314,9 +315,11 @@ class GenCast:
           targets_template: structure of the targets (values ignored).
           noise_source: ``f(template, kind, step) -> unit noise Dataset``; default
             spherical white noise seeded by ``seed``.
-          sampler: "dpmpp2s" | "heun" | "euler" | "edm_sde" | "euler_maruyama".
+          sampler: "dpmpp2s" | "heun" | "euler" | "edm_sde" | "euler_maruyama" | "ddpm" | "pc".
           num_steps: overrides the sampler config's num_noise_levels.
           churn_arithmetic: "exact" or "xla_float32" (replays DeepMind's float32 churn bit for bit).
+          sampler_params: the sampler's extra parameters, e.g. {"snr": 0.16, "n_corrector_steps": 1}
+            for "pc" or {"variance": "beta"} for "ddpm" (see samplers.base.run_sampler).
         """
         from mindgencast.diffusion.noise_source import SphericalNoiseSource
         from mindgencast.diffusion.samplers.base import run_sampler
@@ -332,7 +335,7 @@ class GenCast:
             return stack_to_nodes(source(template, kind, step), batch, n_lat, n_lon)
 
         x0 = run_sampler(sampler, denoise, self.sampler_config, zeros, array_noise, num_steps=num_steps,
-                         churn_arithmetic=churn_arithmetic)
+                         churn_arithmetic=churn_arithmetic, sampler_params=sampler_params)
         return nodes_to_dataset(np.asarray(x0, np.float32), template)
 
 

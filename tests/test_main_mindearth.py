@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 import yaml
 
+from mindgencast.checkpoint.run_layout import is_run_dir, step_dirs
 from mindgencast.config.io import ConfigError
 from mindgencast.config.mindearth_yaml import AppConfig, load_app_config
 from mindgencast.training.trainer import TrainConfig
@@ -88,7 +89,8 @@ def test_main_trains_then_tests_the_tiny_model(tmp_path):
     assert main(["--config_file_path", path, "--device_target", "CPU", "--mode", "train"]) == 0
     app = load_app_config(path)
     assert isinstance(app, AppConfig)
-    assert os.path.exists(os.path.join(app.checkpoint_dir(), "model.ckpt"))
+    # The checkpoint directory is a training RUN with at least one complete checkpoint.
+    assert is_run_dir(app.checkpoint_dir()) and step_dirs(app.checkpoint_dir())
     assert main(["--config_file_path", path, "--device_target", "CPU", "--mode", "test"]) == 0
     test_dir = tmp_path / "summary" / "test"
     forecast = xr.load_dataset(test_dir / "forecast.nc", decode_timedelta=True)

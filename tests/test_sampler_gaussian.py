@@ -165,7 +165,16 @@ def test_samplers_run_on_datasets_like_on_arrays(name):
     denoise = gaussian_denoiser(0.2, 0.8)
     out = SAMPLERS[name](denoise, sigmas, x, source, **params)
     assert list(out.data_vars) == list(x.data_vars)
-    for var in x.data_vars:
+    if name == "pc":
+        # pc's Langevin step size uses norms over the whole state (all variables together), so the
+        # array run is on all variables concatenated
+        def joint(ds):
+            return np.concatenate([ds[var].values.ravel() for var in x.data_vars])
+
+        expected = SAMPLERS[name](denoise, sigmas, joint(x), lambda t, kind, step: joint(source(x, kind, step)))
+        np.testing.assert_allclose(joint(out), expected, rtol=0, atol=1e-5)
+
+    for var in (x.data_vars if name != "pc" else []):
         assert out[var].dtype == np.float32 and out[var].dims == x[var].dims
         xr.testing.assert_identical(out[var].coords.to_dataset(), x[var].coords.to_dataset())
 
@@ -198,8 +207,10 @@ def test_run_sampler_draws_like_the_reference(name):
     expected_calls = [("init", 0)]
     if name in ("dpmpp2s", "edm_sde"):
         expected_calls += [("churn", i) for i in range(6)]
-    if name == "euler_maruyama":
+    if name in ("euler_maruyama", "ddpm"):
         expected_calls += [("churn", i) for i in range(5)]
+    if name == "pc":  # predictor noise, then one corrector draw (n_corrector_steps = 1), per step but the last
+        expected_calls += [call for i in range(5) for call in (("churn", i), ("corrector", i))]
     assert source.calls == expected_calls
     # Same as calling the sampler directly on sigma_0 * init noise.
     sigmas = noise_schedule(80.0, 0.03, 6, 7.0)

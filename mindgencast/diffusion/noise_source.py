@@ -6,7 +6,9 @@ A noise source is any callable
 
 returning unit-variance noise structured like ``template`` (same variables, dims, coords,
 dtypes). ``kind`` is "init" for the starting noise (step 0; the sampler multiplies it by
-sigma_0) or "churn" for the churn noise of sampler step ``step`` (EDM Algorithm 2, epsilon_i).
+sigma_0), "churn" for the noise of sampler step ``step`` (EDM Algorithm 2's epsilon_i; also the
+reverse-SDE / DDPM ancestral noise z_i), or "corrector" for the Langevin corrector noise of the
+predictor-corrector sampler (step = i * n_corrector_steps + j for corrector step j of step i).
 
 - ``SphericalNoiseSource``: GenCast's isotropic spherical white noise from a seed; each
   batch element has its own generator keyed by (seed, batch key, kind, step), so a draw does
@@ -27,7 +29,7 @@ from mindgencast.diffusion.spherical_noise import spherical_white_noise_like
 __all__ = ["NoiseSource", "NOISE_KINDS", "SphericalNoiseSource", "ReplayNoiseSource"]
 
 # Kind names, and the id each contributes to a SphericalNoiseSource seed.
-NOISE_KINDS = {"init": 0, "churn": 1}
+NOISE_KINDS = {"init": 0, "churn": 1, "corrector": 2}
 
 
 class NoiseSource(Protocol):
@@ -46,7 +48,7 @@ class SphericalNoiseSource:
     """Seeded spherical white noise (``spherical_white_noise_like``), one generator per batch element.
 
     Batch element b of a draw comes from
-    ``np.random.default_rng([seed, *batch_keys[b], kind_id, step])`` (kind_id: init 0, churn 1).
+    ``np.random.default_rng([seed, *batch_keys[b], kind_id, step])`` (kind_id: init 0, churn 1, corrector 2).
     The same seed gives bit-identical noise, and e.g. ensemble member 7 gets the same noise
     whether it is sampled alone (batch_keys=((7,),)) or in a batch of 8 (batch_keys default).
 

@@ -103,11 +103,16 @@ class ForecastJob:
 
     def run(self, out, steps: int = 30, members: Optional[int] = None, members_per_batch: Optional[int] = None, seed: int = 0,
             sampler: str = "dpmpp2s", sampler_steps: Optional[int] = None, ensemble_stats: bool = False,
-            resume: bool = False, progress: bool = True, overwrite: bool = False, workers=None):
+            resume: bool = False, progress: bool = True, overwrite: bool = False, workers=None,
+            sampler_params: Optional[dict] = None):
         """Rolls out into ``out`` (CF NetCDF, atomic; resumable). Returns the path.
+
         ``workers``: a :class:`mindgencast.forecast.distributed.WorkerGroup` (msrun) to spread
-        the members over; rank 0 writes ``out``."""
-        from mindgencast.diffusion.samplers.base import SAMPLERS
+        the members over; rank 0 writes ``out``. ``sampler_params`` are the sampler's extra
+        parameters (e.g. pc: snr, n_corrector_steps), validated before anything is written
+        (``samplers.base.check_sampler_params``).
+        """
+        from mindgencast.diffusion.samplers.base import SAMPLERS, check_sampler_params
 
         if not isinstance(self.forecaster, Forecaster):  # GraphCast: deterministic, one member
             if members not in (None, 1):
@@ -128,12 +133,15 @@ class ForecastJob:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
         if sampler_steps is not None and sampler_steps < 1:
             raise ValueError(f"--sampler-steps must be >= 1, got {sampler_steps}")
+        sampler_params = check_sampler_params(sampler, sampler_params)
         steps_used = self.forecaster.model.sampler_config.num_noise_levels if sampler_steps is None else sampler_steps
         attrs = {"checkpoint": self.checkpoint_name, "sampler": sampler, "sampler_steps": str(steps_used),
                  "source": f"mindgencast {__version__} (GenCast, MindSpore)",
                  "title": "GenCast ensemble forecast"}
+        if sampler_params:
+            attrs["sampler_params"] = ", ".join(f"{k}={v}" for k, v in sorted(sampler_params.items()))
         return self.forecaster.forecast_to_file(
             self.inputs, self.targets_template, out, num_steps=steps, num_members=members, seed=seed,
             members_per_batch=members_per_batch, sampler=sampler, sampler_steps=sampler_steps,
             ensemble_stats=ensemble_stats, resume=resume, attrs=attrs, progress=progress, init_time=self.init_time,
-            overwrite=overwrite, workers=workers)
+            overwrite=overwrite, workers=workers, sampler_params=sampler_params)
