@@ -15,7 +15,7 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import nn, ops
 
-from mindgencast.nn.interaction_network import NormedMLP, aggregate_messages, gather_nodes
+from mindgencast.nn.interaction_network import NormedMLP, aggregate_messages
 
 __all__ = ["MeshGNN"]
 
@@ -61,7 +61,8 @@ class MeshGNN(nn.Cell):
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_mesh(e)
         for k in range(self.num_steps):
-            e_new = self.edge_steps[k](ops.concat([e, gather_nodes(h, senders), gather_nodes(h, receivers)], -1))
+            # first layer split by input block: h @ w_s, h @ w_r once per node (interaction_network)
+            e_new = self.edge_steps[k].edge_update(e, h, h, senders, receivers)
             received = aggregate_messages(e_new, receivers, self.num_mesh_nodes)
             h_new = self.node_steps[k](ops.concat([h, received], -1))
             h = h + h_new
