@@ -21,7 +21,9 @@ up to float rounding). With the first weight ``w`` [C_e + C_s + C_r, H] cut by r
 
 Per side the node form costs N*C*H multiply-adds instead of E*C*H and gathers H instead of
 C channels per edge, so a side is split iff its node count N is below the edge count E
-(decided from the static shapes, see ``split_pays_off``).
+(decided from the static shapes, see ``split_pays_off``); with neither side split the
+concatenated form runs unchanged. Gathering commutes exactly with a row-wise matmul, so
+only the grouping of the three block sums differs from the concatenated form.
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ class NormedMLP(nn.Cell):
             split_senders = split_pays_off(sender_nodes.shape[0], num_edges)
         if split_receivers is None:
             split_receivers = split_pays_off(receiver_nodes.shape[0], num_edges)
+        if not split_senders and not split_receivers:
+            # nothing to save: DeepMind's form, one matmul on the concatenation
+            x = ops.concat([e, gather_nodes(sender_nodes, senders), gather_nodes(receiver_nodes, receivers)], -1)
+            return self.normalize(self.mlp(x), c)
         first = self.mlp.layers[0]
         c_e, c_s = e.shape[-1], sender_nodes.shape[-1]
         w_e = first.w[:c_e]
@@ -145,6 +151,10 @@ def aggregate_messages(messages, receivers, num_nodes):
 class Grid2MeshEncoder(nn.Cell):
     """Embeds grid and mesh nodes and grid->mesh edges, then one message-passing step.
 
+    Args:
+      split_edge_mlp: True (default) splits the edge MLP's first layer by input block where
+        ``split_pays_off``; False keeps DeepMind's concatenation (same result up to rounding).
+
     Inputs:
       - **grid_inputs** (Tensor) - [num_grid_nodes, batch, num_input_channels], the
         stacked model inputs (inputs, forcings, noisy targets) WITHOUT structural features.
@@ -170,6 +180,7 @@ class Grid2MeshEncoder(nn.Cell):
         num_mesh_nodes: int,
         aggregate_normalization=None,
         compute_dtype=ms.float32,
+        split_edge_mlp: bool = True,
     ):
         super().__init__()
         node_in = num_input_channels + num_structural_node_features
@@ -186,6 +197,8 @@ class Grid2MeshEncoder(nn.Cell):
         self.num_input_channels = num_input_channels
         self.num_mesh_nodes = num_mesh_nodes
         self.aggregate_normalization = aggregate_normalization
+        # False: DeepMind's concatenated first layer everywhere (for benchmarks and checks)
+        self.edge_split = None if split_edge_mlp else False
 
     def _embed_mesh_nodes(self, mesh_features, batch, c):
         cell = self.encoder_nodes_mesh_nodes
@@ -206,7 +219,9 @@ class Grid2MeshEncoder(nn.Cell):
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_grid2mesh(e, c)
 
-        e_new = self.processor_edges_0_grid2mesh.edge_update(e, grid, mesh, senders, receivers, c)
+        e_new = self.processor_edges_0_grid2mesh.edge_update(
+            e, grid, mesh, senders, receivers, c, self.edge_split, self.edge_split
+        )
         received = aggregate_messages(e_new, receivers, self.num_mesh_nodes)
         if self.aggregate_normalization is not None:
             received = received / self.aggregate_normalization
@@ -217,6 +232,10 @@ class Grid2MeshEncoder(nn.Cell):
 
 class Mesh2GridDecoder(nn.Cell):
     """One message-passing step mesh -> grid, then the output MLP to the target channels.
+
+    Args:
+      split_edge_mlp: True (default) splits the edge MLP's first layer by input block where
+        ``split_pays_off``; False keeps DeepMind's concatenation (same result up to rounding).
 
     Inputs:
       - **mesh_latents** (Tensor) - [num_mesh_nodes, batch, latent_size].
@@ -239,6 +258,7 @@ class Mesh2GridDecoder(nn.Cell):
         num_grid_nodes: int,
         compute_dtype=ms.float32,
         aggregate_normalization=None,
+        split_edge_mlp: bool = True,
     ):
         super().__init__()
         L, H = latent_size, hidden_layers
@@ -252,13 +272,16 @@ class Mesh2GridDecoder(nn.Cell):
         self.num_grid_nodes = num_grid_nodes
         # GraphCast's mesh2grid_edge_normalization_factor: divides the summed messages
         self.aggregate_normalization = aggregate_normalization
+        self.edge_split = None if split_edge_mlp else False
 
     def construct(self, mesh_latents, grid_latents, edge_features, senders, receivers, c=None):
         batch = grid_latents.shape[1]
         num_edges = edge_features.shape[0]
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_mesh2grid(e, c)
-        e_new = self.processor_edges_0_mesh2grid.edge_update(e, mesh_latents, grid_latents, senders, receivers, c)
+        e_new = self.processor_edges_0_mesh2grid.edge_update(
+            e, mesh_latents, grid_latents, senders, receivers, c, self.edge_split, self.edge_split
+        )
         received = aggregate_messages(e_new, receivers, self.num_grid_nodes)
         if self.aggregate_normalization is not None:
             received = received / self.aggregate_normalization
