@@ -11,8 +11,9 @@ Blocks (random weights, seeded, identical for both paths; GRAPH_MODE, float32):
 ``split`` is the default path (node products once per node where ``split_pays_off``);
 ``concat`` is DeepMind's ``[e, h_s[senders], h_r[receivers]] @ w``. Each path runs in its own
 process so that its peak RSS is its own; the parent compares the outputs of the two.
-Prints the machine, per-block medians of ``--calls`` calls after one warm-up call, peak RSS,
-and one JSON line at the end.
+``--repeats`` processes per path alternate with the other path's, so both see the same load.
+Prints the machine, per-block medians (wall and process CPU seconds) of all timed calls, the
+first call (graph compile + run), peak RSS, and one JSON line at the end.
 """
 
 from __future__ import annotations
@@ -120,15 +121,17 @@ def _blocks(args, split: bool):
 
 
 def _timed(fn, calls: int):
+    """(output, first-call wall s, [wall s per call], [process CPU s per call, all threads])."""
     start = time.perf_counter()
     out = fn()
     first = time.perf_counter() - start
-    times = []
+    wall, cpu = [], []
     for _ in range(calls):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - start)
-    return out, first, times
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return out, first, wall, cpu
 
 
 def run_path(args, split: bool) -> dict:
@@ -139,27 +142,23 @@ def run_path(args, split: bool) -> dict:
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_device("CPU")
     encoder, decoder, processor, sizes = _blocks(args, split)
+    setup_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     rng = np.random.default_rng(1)
     x = Tensor(rng.standard_normal((sizes["grid_nodes"], args.batch, args.input_channels)).astype(np.float32))
     c = Tensor(rng.standard_normal((args.batch, COND_SIZE)).astype(np.float32))
-    (mesh, grid), enc_first, enc = _timed(lambda: encoder(x, c), args.calls)
-    out, dec_first, dec = _timed(lambda: decoder(mesh, grid, c), args.calls)
-    mesh_out, proc_first, proc = _timed(lambda: processor(mesh), args.calls)
+    result = {"path": "split" if split else "concat", **sizes, "setup_peak_rss_gib": setup_rss}
+    (mesh, grid), result["encoder_first_s"], result["encoder_wall_s"], result["encoder_cpu_s"] = _timed(
+        lambda: encoder(x, c), args.calls
+    )
+    out, result["decoder_first_s"], result["decoder_wall_s"], result["decoder_cpu_s"] = _timed(
+        lambda: decoder(mesh, grid, c), args.calls
+    )
+    mesh_out, result["processor_first_s"], result["processor_wall_s"], result["processor_cpu_s"] = _timed(
+        lambda: processor(mesh), args.calls
+    )
     np.savez(args.save, decoder=out.asnumpy(), processor=mesh_out.asnumpy())
-    return {
-        "path": "split" if split else "concat",
-        **sizes,
-        "encoder_first_s": enc_first,
-        "encoder_median_s": statistics.median(enc),
-        "encoder_times_s": enc,
-        "decoder_first_s": dec_first,
-        "decoder_median_s": statistics.median(dec),
-        "decoder_times_s": dec,
-        "processor_first_s": proc_first,
-        "processor_median_s": statistics.median(proc),
-        "processor_times_s": proc,
-        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-    }
+    result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return result
 
 
 def _child(args, path: str, save: str) -> dict:
@@ -180,6 +179,7 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=2, help="MeshGNN message-passing steps")
     p.add_argument("--input-channels", type=int, default=267, help="grid input channels (~ the 1 deg Mini's)")
     p.add_argument("--output-channels", type=int, default=84, help="grid output channels (the Mini's targets)")
+    p.add_argument("--repeats", type=int, default=3, help="processes per path, alternating the paths")
     p.add_argument("--path", choices=("both", "split", "concat"), default="both")
     p.add_argument("--save", default="", help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -196,33 +196,51 @@ def main(argv=None) -> None:
     )
     print(
         f"grid {args.resolution} deg, mesh {args.mesh}, latent {args.latent}, batch {args.batch}, "
-        f"processor steps {args.steps}; medians of {args.calls} calls after one warm-up"
+        f"processor steps {args.steps}"
     )
-    results = {}
+    blocks = ("encoder", "decoder", "processor")
+    runs = {path: [] for path in paths}
+    diffs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path in paths:
-            results[path] = _child(args, path, os.path.join(tmp, f"{path}.npz"))
-        if len(paths) == 2:
-            a, b = (np.load(os.path.join(tmp, f"{p}.npz")) for p in paths)
-            results["max_abs_diff"] = {k: float(np.abs(a[k] - b[k]).max()) for k in ("decoder", "processor")}
-    first = results[paths[0]]
+        for _ in range(args.repeats):  # alternate the paths so that both see the same load
+            for path in paths:
+                runs[path].append(_child(args, path, os.path.join(tmp, f"{path}.npz")))
+            if len(paths) == 2:
+                a, b = (np.load(os.path.join(tmp, f"{p}.npz")) for p in paths)
+                diffs.append(max(float(np.abs(a[k] - b[k]).max()) for k in ("decoder", "processor")))
+    results = {}
+    for path in paths:
+        r = {"runs": runs[path], "peak_rss_gib": max(run["peak_rss_gib"] for run in runs[path])}
+        r["setup_peak_rss_gib"] = max(run["setup_peak_rss_gib"] for run in runs[path])
+        for block in blocks:
+            for kind in ("wall", "cpu"):
+                r[f"{block}_{kind}_median_s"] = statistics.median(
+                    t for run in runs[path] for t in run[f"{block}_{kind}_s"]
+                )
+            r[f"{block}_first_median_s"] = statistics.median(run[f"{block}_first_s"] for run in runs[path])
+        results[path] = r
+    if diffs:
+        results["max_abs_diff"] = max(diffs)
+    sizes = runs[paths[0]][0]
     print(
         ", ".join(
-            f"{k.replace('_', ' ')} {first[k]:,}"
+            f"{k.replace('_', ' ')} {sizes[k]:,}"
             for k in ("grid_nodes", "mesh_nodes", "grid2mesh_edges", "mesh2grid_edges", "multimesh_edges")
         )
     )
-    print("| path | encoder s | decoder s | processor s | first calls s (enc/dec/proc) | peak RSS GiB |")
+    print(
+        f"medians of {args.repeats} x {args.calls} calls (each process: one warm-up call, then {args.calls}); "
+        "wall s / process CPU s (all threads)"
+    )
+    print("| path | encoder | decoder | processor | first call wall s (enc/dec/proc) | peak RSS GiB (after setup) |")
     print("|---|---|---|---|---|---|")
     for path in paths:
         r = results[path]
-        print(
-            f"| {path} | {r['encoder_median_s']:.3f} | {r['decoder_median_s']:.3f} | {r['processor_median_s']:.3f} "
-            f"| {r['encoder_first_s']:.1f} / {r['decoder_first_s']:.1f} / {r['processor_first_s']:.1f} "
-            f"| {r['peak_rss_gib']:.2f} |"
-        )
-    if "max_abs_diff" in results:
-        print(f"max |split - concat|: {results['max_abs_diff']}")
+        cells = " | ".join(f"{r[f'{b}_wall_median_s']:.3f} / {r[f'{b}_cpu_median_s']:.3f}" for b in blocks)
+        first = " / ".join(f"{r[f'{b}_first_median_s']:.1f}" for b in blocks)
+        print(f"| {path} | {cells} | {first} | {r['peak_rss_gib']:.2f} ({r['setup_peak_rss_gib']:.2f}) |")
+    if diffs:
+        print(f"max |split - concat| over decoder and processor outputs: {results['max_abs_diff']:.3g}")
     print(json.dumps({"benchmark": "edge_mlp_split", "machine": machine, "args": vars(args), "results": results}))
 
 
