@@ -5,12 +5,25 @@ step, as GenCast's ``grid2mesh_gnn`` (encoder) and ``mesh2grid_gnn`` (decoder)
 configure it (Battaglia et al. 2016 interaction networks; Lam et al. 2023).
 All arrays are node-major: ``[num_nodes, batch, channels]``; edges ``[num_edges, batch, channels]``.
 
-Edge update:  e' = MLP_e([e, h_sender, h_receiver])
+Edge update:  e' = MLP_e([e, h_sender, h_receiver])   (first layer split, see below)
 Node update:  h' = MLP_n([h, sum_{edges into node} e'])   (sum in float32)
 Residuals:    h <- h + h',  e <- e + e'.
 Every MLP is followed by a layer norm, except the decoder output MLP: noise-conditioned
 for GenCast (``cond_size`` given, ``c`` passed), plain with learned scale/offset for
 GraphCast (``cond_size=None``, no ``c``).
+
+Split first layer of the edge MLP (not in DeepMind's code; same parameters, same result
+up to float rounding). With the first weight ``w`` [C_e + C_s + C_r, H] cut by rows into
+``w_e, w_s, w_r``::
+
+    [e, h_s[senders], h_r[receivers]] @ w + b
+        = e @ w_e + (h_s @ w_s)[senders] + (h_r @ w_r)[receivers] + b
+
+Per side the node form costs N*C*H multiply-adds instead of E*C*H and gathers H instead of
+C channels per edge, so a side is split iff its node count N is below the edge count E
+(decided from the static shapes, see ``split_pays_off``); with neither side split the
+concatenated form runs unchanged. Gathering commutes exactly with a row-wise matmul, so
+only the grouping of the three block sums differs from the concatenated form.
 """
 
 from __future__ import annotations
@@ -22,7 +35,23 @@ from mindgencast.nn.conditioned_layer_norm import LinearNormConditioning, layer_
 from mindgencast.nn.layer_norm import LayerNorm
 from mindgencast.nn.linear import MLP
 
-__all__ = ["NormedMLP", "Grid2MeshEncoder", "Mesh2GridDecoder", "gather_nodes", "aggregate_messages"]
+__all__ = [
+    "NormedMLP",
+    "Grid2MeshEncoder",
+    "Mesh2GridDecoder",
+    "gather_nodes",
+    "aggregate_messages",
+    "split_pays_off",
+]
+
+
+def split_pays_off(num_nodes: int, num_edges: int) -> bool:
+    """True when a node block of the edge MLP's first layer is cheaper per node than per edge.
+
+    The node form multiplies ``num_nodes`` rows instead of ``num_edges`` and gathers the
+    (equally wide) product instead of the input, so it saves work iff num_nodes < num_edges.
+    """
+    return num_nodes < num_edges
 
 
 class NormedMLP(nn.Cell):
@@ -39,8 +68,9 @@ class NormedMLP(nn.Cell):
       - Tensor [num, batch, out_size].
     """
 
-    def __init__(self, in_size: int, hidden_size: int, hidden_layers: int, out_size: int, cond_size,
-                 compute_dtype=ms.float32):
+    def __init__(
+        self, in_size: int, hidden_size: int, hidden_layers: int, out_size: int, cond_size, compute_dtype=ms.float32
+    ):
         super().__init__()
         self.mlp = MLP(in_size, [hidden_size] * hidden_layers + [out_size], "swish", compute_dtype)
         self.conditioned = cond_size is not None
@@ -58,6 +88,55 @@ class NormedMLP(nn.Cell):
     def construct(self, x, c=None):
         return self.normalize(self.mlp(x), c)
 
+    def edge_update(
+        self, e, sender_nodes, receiver_nodes, senders, receivers, c=None, split_senders=None, split_receivers=None
+    ):
+        """This MLP on ``[e, sender_nodes[senders], receiver_nodes[receivers]]`` with its
+        first layer split by input block (module docstring); the node blocks are multiplied
+        once per node where ``split_pays_off`` (or as forced by ``split_*``: True/False).
+
+        Inputs: e [E, B, C_e]; sender_nodes [N_s, B, C_s]; receiver_nodes [N_r, B, C_r];
+        senders, receivers [E] int32; c [B, cond_size] or None.
+        Output: [E, B, out_size], equal to ``self(ops.concat([e, gathered s, gathered r], -1), c)``.
+        """
+        num_edges = e.shape[0]
+        if split_senders is None:
+            split_senders = split_pays_off(sender_nodes.shape[0], num_edges)
+        if split_receivers is None:
+            split_receivers = split_pays_off(receiver_nodes.shape[0], num_edges)
+        if not split_senders and not split_receivers:
+            # nothing to save: DeepMind's form, one matmul on the concatenation
+            x = ops.concat([e, gather_nodes(sender_nodes, senders), gather_nodes(receiver_nodes, receivers)], -1)
+            return self.normalize(self.mlp(x), c)
+        first = self.mlp.layers[0]
+        c_e, c_s = e.shape[-1], sender_nodes.shape[-1]
+        w_e = first.w[:c_e]
+        w_s = first.w[c_e : c_e + c_s]
+        w_r = first.w[c_e + c_s :]
+        dtype = first.compute_dtype
+        if split_senders:
+            from_senders = gather_nodes(_project(sender_nodes, w_s, dtype), senders)
+        else:
+            from_senders = _project(gather_nodes(sender_nodes, senders), w_s, dtype)
+        if split_receivers:
+            from_receivers = gather_nodes(_project(receiver_nodes, w_r, dtype), receivers)
+        else:
+            from_receivers = _project(gather_nodes(receiver_nodes, receivers), w_r, dtype)
+        h = _project(e, w_e, dtype) + from_senders + from_receivers + first.b
+        for i in range(1, self.mlp.num_layers):
+            h = self.mlp.layers[i](self.mlp.activation(h))
+        return self.normalize(h, c)
+
+
+def _project(x, w, compute_dtype):
+    """x [N, B, C] @ w [C, H] -> [N, B, H] float32, multiplied in ``compute_dtype`` as ``Linear``."""
+    lead = x.shape[:-1]
+    x2 = x.reshape((-1, x.shape[-1]))
+    if compute_dtype != ms.float32:
+        x2 = x2.astype(compute_dtype)
+        w = w.astype(compute_dtype)
+    return ops.matmul(x2, w).astype(ms.float32).reshape(lead + (w.shape[-1],))
+
 
 def gather_nodes(nodes, index):
     """nodes [N, B, C] at ``index`` [E] -> [E, B, C] (sender or receiver states of edges)."""
@@ -71,6 +150,10 @@ def aggregate_messages(messages, receivers, num_nodes):
 
 class Grid2MeshEncoder(nn.Cell):
     """Embeds grid and mesh nodes and grid->mesh edges, then one message-passing step.
+
+    Args:
+      split_edge_mlp: True (default) splits the edge MLP's first layer by input block where
+        ``split_pays_off``; False keeps DeepMind's concatenation (same result up to rounding).
 
     Inputs:
       - **grid_inputs** (Tensor) - [num_grid_nodes, batch, num_input_channels], the
@@ -86,9 +169,19 @@ class Grid2MeshEncoder(nn.Cell):
       - **grid_latents** (Tensor) - [num_grid_nodes, batch, latent_size].
     """
 
-    def __init__(self, num_input_channels: int, num_structural_node_features: int, num_edge_features: int,
-                 latent_size: int, hidden_layers: int, cond_size: int, num_mesh_nodes: int,
-                 aggregate_normalization=None, compute_dtype=ms.float32):
+    def __init__(
+        self,
+        num_input_channels: int,
+        num_structural_node_features: int,
+        num_edge_features: int,
+        latent_size: int,
+        hidden_layers: int,
+        cond_size: int,
+        num_mesh_nodes: int,
+        aggregate_normalization=None,
+        compute_dtype=ms.float32,
+        split_edge_mlp: bool = True,
+    ):
         super().__init__()
         node_in = num_input_channels + num_structural_node_features
         L, H = latent_size, hidden_layers
@@ -104,11 +197,13 @@ class Grid2MeshEncoder(nn.Cell):
         self.num_input_channels = num_input_channels
         self.num_mesh_nodes = num_mesh_nodes
         self.aggregate_normalization = aggregate_normalization
+        # False: DeepMind's concatenated first layer everywhere (for benchmarks and checks)
+        self.edge_split = None if split_edge_mlp else False
 
     def _embed_mesh_nodes(self, mesh_features, batch, c):
         cell = self.encoder_nodes_mesh_nodes
         first = cell.mlp.layers[0]
-        w_struct = first.w[self.num_input_channels:]
+        w_struct = first.w[self.num_input_channels :]
         h = ops.matmul(mesh_features, w_struct) + first.b  # [M, L]
         h = ops.broadcast_to(h.expand_dims(1), (h.shape[0], batch, h.shape[1]))
         for i in range(1, cell.mlp.num_layers):
@@ -124,8 +219,9 @@ class Grid2MeshEncoder(nn.Cell):
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_grid2mesh(e, c)
 
-        e_new = self.processor_edges_0_grid2mesh(
-            ops.concat([e, gather_nodes(grid, senders), gather_nodes(mesh, receivers)], axis=-1), c)
+        e_new = self.processor_edges_0_grid2mesh.edge_update(
+            e, grid, mesh, senders, receivers, c, self.edge_split, self.edge_split
+        )
         received = aggregate_messages(e_new, receivers, self.num_mesh_nodes)
         if self.aggregate_normalization is not None:
             received = received / self.aggregate_normalization
@@ -136,6 +232,10 @@ class Grid2MeshEncoder(nn.Cell):
 
 class Mesh2GridDecoder(nn.Cell):
     """One message-passing step mesh -> grid, then the output MLP to the target channels.
+
+    Args:
+      split_edge_mlp: True (default) splits the edge MLP's first layer by input block where
+        ``split_pays_off``; False keeps DeepMind's concatenation (same result up to rounding).
 
     Inputs:
       - **mesh_latents** (Tensor) - [num_mesh_nodes, batch, latent_size].
@@ -148,8 +248,18 @@ class Mesh2GridDecoder(nn.Cell):
       - Tensor [num_grid_nodes, batch, node_output_size].
     """
 
-    def __init__(self, num_edge_features: int, latent_size: int, hidden_layers: int, node_output_size: int,
-                 cond_size, num_grid_nodes: int, compute_dtype=ms.float32, aggregate_normalization=None):
+    def __init__(
+        self,
+        num_edge_features: int,
+        latent_size: int,
+        hidden_layers: int,
+        node_output_size: int,
+        cond_size,
+        num_grid_nodes: int,
+        compute_dtype=ms.float32,
+        aggregate_normalization=None,
+        split_edge_mlp: bool = True,
+    ):
         super().__init__()
         L, H = latent_size, hidden_layers
         self.encoder_edges_mesh2grid = NormedMLP(num_edge_features, L, H, L, cond_size, compute_dtype)
@@ -162,14 +272,16 @@ class Mesh2GridDecoder(nn.Cell):
         self.num_grid_nodes = num_grid_nodes
         # GraphCast's mesh2grid_edge_normalization_factor: divides the summed messages
         self.aggregate_normalization = aggregate_normalization
+        self.edge_split = None if split_edge_mlp else False
 
     def construct(self, mesh_latents, grid_latents, edge_features, senders, receivers, c=None):
         batch = grid_latents.shape[1]
         num_edges = edge_features.shape[0]
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_mesh2grid(e, c)
-        e_new = self.processor_edges_0_mesh2grid(
-            ops.concat([e, gather_nodes(mesh_latents, senders), gather_nodes(grid_latents, receivers)], axis=-1), c)
+        e_new = self.processor_edges_0_mesh2grid.edge_update(
+            e, mesh_latents, grid_latents, senders, receivers, c, self.edge_split, self.edge_split
+        )
         received = aggregate_messages(e_new, receivers, self.num_grid_nodes)
         if self.aggregate_normalization is not None:
             received = received / self.aggregate_normalization

@@ -15,7 +15,7 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import nn, ops
 
-from mindgencast.nn.interaction_network import NormedMLP, aggregate_messages, gather_nodes
+from mindgencast.nn.interaction_network import NormedMLP, aggregate_messages
 
 __all__ = ["MeshGNN"]
 
@@ -28,6 +28,8 @@ class MeshGNN(nn.Cell):
       latent_size, hidden_layers: MLP widths/depth.
       num_steps: message-passing steps (``gnn_msg_steps``).
       num_mesh_nodes: number of mesh nodes.
+      split_edge_mlp: True (default) splits each edge MLP's first layer by input block
+        (``interaction_network.split_pays_off``); False keeps DeepMind's concatenation.
 
     Inputs:
       - **mesh_latents** (Tensor) - [num_mesh_nodes, batch, latent_size].
@@ -45,6 +47,7 @@ class MeshGNN(nn.Cell):
         num_steps: int,
         num_mesh_nodes: int,
         compute_dtype=ms.float32,
+        split_edge_mlp: bool = True,
     ):
         super().__init__()
         L, H = latent_size, hidden_layers
@@ -53,6 +56,8 @@ class MeshGNN(nn.Cell):
         self.node_steps = nn.CellList([NormedMLP(2 * L, L, H, L, None, compute_dtype) for _ in range(num_steps)])
         self.num_steps = num_steps
         self.num_mesh_nodes = num_mesh_nodes
+        # False: DeepMind's concatenated first layer (for benchmarks and checks)
+        self.edge_split = None if split_edge_mlp else False
 
     def construct(self, mesh_latents, edge_features, senders, receivers):
         h = mesh_latents
@@ -61,7 +66,8 @@ class MeshGNN(nn.Cell):
         e = ops.broadcast_to(edge_features.expand_dims(1), (num_edges, batch, edge_features.shape[-1]))
         e = self.encoder_edges_mesh(e)
         for k in range(self.num_steps):
-            e_new = self.edge_steps[k](ops.concat([e, gather_nodes(h, senders), gather_nodes(h, receivers)], -1))
+            # first layer split by input block: h @ w_s, h @ w_r once per node (interaction_network)
+            e_new = self.edge_steps[k].edge_update(e, h, h, senders, receivers, None, self.edge_split, self.edge_split)
             received = aggregate_messages(e_new, receivers, self.num_mesh_nodes)
             h_new = self.node_steps[k](ops.concat([h, received], -1))
             h = h + h_new
