@@ -151,6 +151,12 @@ def run_training(config: str, store: str, stats: str, out: str, init_checkpoint:
             log(f"{out}: no complete checkpoint yet: starting from step 0")
         elif log and rank == 0:
             log(f"resuming {out} from step {resume_state[1]['step']}")
+    elif size > 1:
+        # Every rank looks before rank 0 writes config.yaml (else a slower rank would see rank
+        # 0's files and refuse), and all ranks agree, so none is left waiting in a collective.
+        if _sum_over_ranks(float(run.occupied())) > 0:
+            run.refuse_occupied()
+        run.start(run_config, checked=True)
     else:
         run.start(run_config)
     ms.set_seed(train_config.seed)  # identical initial weights on every rank
@@ -178,3 +184,17 @@ def run_training(config: str, store: str, stats: str, out: str, init_checkpoint:
             log(f"trained {len(history)} steps on {size} rank(s): mean loss of the first/last {window} steps "
                 f"{first:.3f} -> {last:.3f}; wrote {out}")
     return history
+
+
+def _sum_over_ranks(value: float) -> float:
+    """Collective sum of ``value`` over the data-parallel ranks (also a barrier)."""
+
+    class _AllSum(ms.nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.reduce = ms.ops.AllReduce(ms.ops.ReduceOp.SUM)  # the only reduction on CPU
+
+        def construct(self, x):
+            return self.reduce(x)
+
+    return float(_AllSum()(ms.Tensor(np.array([value], np.float32))).asnumpy()[0])

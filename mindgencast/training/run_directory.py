@@ -93,11 +93,19 @@ class RunDirectory:
         with open(self.file(_CONFIG)) as f:
             return yaml.safe_load(f)
 
-    def start(self, run_config: dict) -> None:
-        """A new run: refuses a non-empty directory, writes config.yaml."""
-        if os.path.isdir(self.path) and os.listdir(self.path):
-            raise FileExistsError(f"output directory {self.path!r} exists and is not empty: choose a new one, "
-                                  "or pass --resume to continue the run in it")
+    def occupied(self) -> bool:
+        """Whether the directory exists and holds anything (a new run refuses it)."""
+        return os.path.isdir(self.path) and bool(os.listdir(self.path))
+
+    def refuse_occupied(self) -> None:
+        raise FileExistsError(f"output directory {self.path!r} exists and is not empty: choose a new one, "
+                              "or pass --resume to continue the run in it")
+
+    def start(self, run_config: dict, checked: bool = False) -> None:
+        """A new run: refuses a non-empty directory (unless the caller ``checked`` it already,
+        e.g. on every rank before rank 0 writes), writes config.yaml."""
+        if not checked and self.occupied():
+            self.refuse_occupied()
         if self.writer:
             os.makedirs(os.path.join(self.path, CHECKPOINTS), exist_ok=True)
             self._write_yaml(run_config)
