@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from typing import Optional
 
 import mindspore as ms
 import numpy as np
 import yaml
 
-from mindgencast.checkpoint.name_mapping import jax_to_mindspore, mindspore_to_jax
+from mindgencast.checkpoint.name_mapping import NAME_RULES, jax_to_mindspore, mindspore_to_jax
 from mindgencast.checkpoint.schema import Checkpoint, CheckpointError
 from mindgencast.config import ConfigError, GenCastConfig, load_config, save_config
 
@@ -33,8 +34,12 @@ def is_converted_dir(path) -> bool:
     return os.path.isdir(path) and os.path.exists(os.path.join(path, _META))
 
 
-def save_converted(checkpoint: Checkpoint, out_dir: str | os.PathLike, source: str = "") -> None:
-    """Writes ``checkpoint`` as a mindgencast directory (atomically; refuses to overwrite)."""
+def save_converted(checkpoint: Checkpoint, out_dir: str | os.PathLike, source: str = "",
+                   name_rules: tuple = NAME_RULES, model: Optional[str] = None) -> None:
+    """Writes ``checkpoint`` as a mindgencast directory (atomically; refuses to overwrite).
+
+    ``name_rules``: the JAX -> MindSpore parameter-name table of the model; ``model``:
+    recorded in checkpoint.yaml when not GenCast (e.g. ``"graphcast"``), so loading can tell."""
     out_dir = os.path.abspath(os.fspath(out_dir))
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise FileExistsError(f"output directory {out_dir!r} exists and is not empty; choose a new one")
@@ -42,14 +47,17 @@ def save_converted(checkpoint: Checkpoint, out_dir: str | os.PathLike, source: s
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".convert-", dir=parent)
     try:
-        params = [{"name": jax_to_mindspore(k), "data": ms.Tensor(np.asarray(v))}
+        params = [{"name": jax_to_mindspore(k, name_rules), "data": ms.Tensor(np.asarray(v))}
                   for k, v in sorted(checkpoint.params.items())]
         ms.save_checkpoint(params, os.path.join(tmp, _WEIGHTS))
         save_config(checkpoint.config, os.path.join(tmp, _CONFIG))
         with open(os.path.join(tmp, _META), "w") as f:
-            yaml.safe_dump({"format": "mindgencast", "format_version": FORMAT_VERSION,
-                            "license": checkpoint.license, "source": source,
-                            "num_parameters": checkpoint.num_parameters}, f, sort_keys=False)
+            meta = {"format": "mindgencast", "format_version": FORMAT_VERSION}
+            if model is not None:
+                meta["model"] = model
+            meta.update({"license": checkpoint.license, "source": source,
+                         "num_parameters": checkpoint.num_parameters})
+            yaml.safe_dump(meta, f, sort_keys=False)
         if os.path.isdir(out_dir):
             os.rmdir(out_dir)
         os.replace(tmp, out_dir)

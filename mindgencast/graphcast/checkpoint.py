@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-import tempfile
 from typing import Optional
 
 import mindspore as ms
 import numpy as np
-import yaml
 
-from mindgencast.checkpoint.name_mapping import jax_to_mindspore, mindspore_to_jax
+from mindgencast.checkpoint.name_mapping import mindspore_to_jax
 from mindgencast.checkpoint.npz_format import _flatten
 from mindgencast.checkpoint.schema import CheckpointError
 from mindgencast.config import ConfigError, GridConfig, TaskConfig, config_from_dict, config_to_dict
-from mindgencast.config.io import load_config, save_config
+from mindgencast.config.io import load_config
 from mindgencast.graphcast.config import GraphCastConfig, GraphCastModelConfig
 
 __all__ = [
@@ -145,38 +142,9 @@ def write_graphcast_npz(checkpoint: GraphCastCheckpoint, path: str | os.PathLike
 
 def save_graphcast_converted(checkpoint: GraphCastCheckpoint, out_dir: str | os.PathLike, source: str = "") -> None:
     """Writes ``model.ckpt`` + ``config.yaml`` + ``checkpoint.yaml`` (``model: graphcast``), atomically."""
-    out_dir = os.path.abspath(os.fspath(out_dir))
-    if os.path.exists(out_dir) and os.listdir(out_dir):
-        raise FileExistsError(f"output directory {out_dir!r} exists and is not empty; choose a new one")
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".convert-", dir=parent)
-    try:
-        params = [
-            {"name": jax_to_mindspore(k, GRAPHCAST_NAME_RULES), "data": ms.Tensor(np.asarray(v))}
-            for k, v in sorted(checkpoint.params.items())
-        ]
-        ms.save_checkpoint(params, os.path.join(tmp, _WEIGHTS))
-        save_config(checkpoint.config, os.path.join(tmp, _CONFIG))
-        with open(os.path.join(tmp, _META), "w") as f:
-            yaml.safe_dump(
-                {
-                    "format": "mindgencast",
-                    "format_version": _FORMAT_VERSION,
-                    "model": "graphcast",
-                    "license": checkpoint.license,
-                    "source": source,
-                    "num_parameters": checkpoint.num_parameters,
-                },
-                f,
-                sort_keys=False,
-            )
-        if os.path.isdir(out_dir):
-            os.rmdir(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp)
+    from mindgencast.checkpoint.mindspore_format import save_converted
+
+    save_converted(checkpoint, out_dir, source=source, name_rules=GRAPHCAST_NAME_RULES, model="graphcast")
 
 
 def load_graphcast_converted(path: str | os.PathLike, meta: dict) -> GraphCastCheckpoint:
