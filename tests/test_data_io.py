@@ -19,6 +19,7 @@ from mindgencast.data import (
     subsample_grid,
     total_precipitation_12hr,
 )
+from mindgencast.data.era5_io import total_precipitation_6hr
 from mindgencast.data.validation import check_grid
 
 _PRESSURE = {"temperature": "t", "geopotential": "z", "u_component_of_wind": "u", "v_component_of_wind": "v",
@@ -120,6 +121,25 @@ def test_precipitation_from_six_hourly_equals_hourly():
     from_hourly = total_precipitation_12hr(hourly, times=from_six["time"].values)
     assert np.isnan(from_six.values[0]).all() and not np.isnan(from_six.values[1:]).any()
     np.testing.assert_allclose(from_six.values[1:], from_hourly.values[1:], rtol=1e-6)
+
+
+def test_six_hour_precipitation_for_graphcast_from_hourly(tmp_path):
+    """open_era5 of hourly CDS data adds GraphCast's total_precipitation_6hr (hand sums), and the
+    12-h total built from those 6-h totals equals the one built from the hours."""
+    cds = _hourly(48)
+    cds.to_netcdf(tmp_path / "tp.nc")
+    ds = open_era5(tmp_path / "tp.nc")
+    tp6 = ds["total_precipitation_6hr"].values
+    hourly = cds["tp"].values[:, ::-1]
+    assert np.isnan(tp6[:5]).all() and not np.isnan(tp6[5:]).any()
+    for i in range(5, hourly.shape[0]):
+        np.testing.assert_allclose(tp6[i], hourly[i - 5: i + 1].astype(np.float64).sum(axis=0), rtol=1e-6)
+    six = ds[["total_precipitation_6hr"]].isel(time=slice(11, None, 6))
+    np.testing.assert_allclose(total_precipitation_12hr(six).values[1:],
+                               ds["total_precipitation_12hr"].values[17::6], rtol=1e-6)
+    with pytest.raises(DataValidationError, match="parts of the 6 h are missing"):
+        open_era5(tmp_path / "tp.nc").isel(time=slice(None, None, 6)).pipe(
+            lambda d: total_precipitation_6hr(d[["total_precipitation"]]))
 
 
 def test_hourly_precipitation_sampled_six_hourly_is_refused():

@@ -6,6 +6,8 @@ from mindgencast.config.io import (
     config_from_dict,
     config_to_dict,
     load_config,
+    load_model_config,
+    model_config_from_dict,
     save_config,
 )
 from mindgencast.config.schemas import (
@@ -26,6 +28,8 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "load_model_config",
+    "model_config_from_dict",
     "save_config",
     "DenoiserArchitectureConfig",
     "GridConfig",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.resources
 import pathlib
 
-from mindgencast.config.io import GenCastConfig, load_config
+from mindgencast.config.io import load_model_config
 
 __all__ = ["builtin_config_names", "builtin_config", "builtin_config_dir"]
 
@@ -23,14 +23,15 @@ def builtin_config_dir():
 
 
 def builtin_config_names() -> list[str]:
-    """Names of the shipped configs, e.g. ``["gencast_0p25deg", ..., "gencast_tiny"]``."""
+    """Names of the shipped configs, e.g. ``["gencast_0p25deg", ..., "graphcast_tiny"]``."""
     return sorted(p.name[: -len(".yaml")] for p in builtin_config_dir().iterdir() if p.name.endswith(".yaml"))
 
 
-def builtin_config(name: str) -> GenCastConfig:
-    """Loads a shipped config by name (``"gencast_tiny"``) into a GenCastConfig."""
+def builtin_config(name: str):
+    """Loads a shipped config by name: ``"gencast_tiny"`` -> GenCastConfig, ``"graphcast_tiny"``
+    -> GraphCastConfig (told apart by the file's keys)."""
     names = builtin_config_names()
     if name not in names:
         raise ValueError(f"no built-in config {name!r}; available: {', '.join(names)}")
     with importlib.resources.as_file(builtin_config_dir() / f"{name}.yaml") as path:
-        return load_config(path)
+        return load_model_config(path)

@@ -29,6 +29,8 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "load_model_config",
+    "model_config_from_dict",
     "save_config",
 ]
 
@@ -55,6 +57,11 @@ class GenCastConfig:
     noise_encoder_config: NoiseEncoderConfig = NoiseEncoderConfig()
     grid: typing.Optional[GridConfig] = None
     description: str = ""
+
+    @property
+    def model_step(self) -> str:
+        """Time between the input frames and to the target: GenCast steps 12 hours."""
+        return "12h"
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:
@@ -156,6 +163,30 @@ def load_config(path: str | os.PathLike, cls: type = GenCastConfig) -> Any:
         return config_from_dict(cls, data or {})
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
+
+
+def load_model_config(path: str | os.PathLike) -> Any:
+    """A model config YAML of either model: :class:`GenCastConfig` (it has
+    ``denoiser_architecture_config``) or GraphCast's ``GraphCastConfig`` (``model_config``)."""
+    with open(path) as f:
+        try:
+            data = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({e})") from None
+    return model_config_from_dict(data or {}, str(path))
+
+
+def model_config_from_dict(data: dict, where: str = "model") -> Any:
+    """:func:`config_from_dict` for GenCast's or GraphCast's config, told apart by their keys."""
+    cls = GenCastConfig
+    if isinstance(data, dict) and "model_config" in data:
+        from mindgencast.graphcast.config import GraphCastConfig
+
+        cls = GraphCastConfig
+    try:
+        return config_from_dict(cls, data, "")
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def save_config(config: Any, path: str | os.PathLike) -> None:

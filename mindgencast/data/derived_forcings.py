@@ -11,6 +11,10 @@ With ``s`` the valid time in whole seconds since 1970-01-01T00 UTC and
     day_progress  = mod(mod(s, 86400) / 86400 + lambda / 360, 1)   # [0, 1), local solar day
     <name>_sin, <name>_cos = sin(2 pi <name>), cos(2 pi <name>)
 
+TOA incident solar radiation (``toa_incident_solar_radiation``, GraphCast's forcing) is a
+function of the valid time and position as well (:mod:`mindgencast.data.solar_radiation`);
+:func:`add_time_derived` adds it beside the clock features where a task asks for it.
+
 Progress is computed in float64 and rounded to float32 *before* the sine and
 cosine, as in the reference, so that the float32 features match bit for bit.
 """
@@ -27,6 +31,9 @@ __all__ = [
     "day_progress",
     "progress_features",
     "add_derived_forcings",
+    "TISR",
+    "DERIVABLE_FROM_TIME",
+    "add_time_derived",
 ]
 
 SECONDS_PER_DAY = 86400
@@ -41,6 +48,11 @@ DERIVED_FORCINGS = (
     "day_progress_sin",
     "day_progress_cos",
 )
+
+
+TISR = "toa_incident_solar_radiation"
+# Everything a store, the statistics or a forecast can compute when the data lack it.
+DERIVABLE_FROM_TIME = DERIVED_FORCINGS + (TISR,)
 
 
 def seconds_since_epoch(datetimes) -> np.ndarray:
@@ -125,3 +137,29 @@ def add_derived_forcings(ds: xr.Dataset, names=DERIVED_FORCINGS) -> xr.Dataset:
         lon = ds.coords["lon"]
         new.update(progress_features("day_progress", datetime.dims + lon.dims, day_progress(seconds, lon.values)))
     return ds.assign({n: new[n] for n in wanted})
+
+
+def add_time_derived(ds: xr.Dataset, names=DERIVABLE_FROM_TIME) -> xr.Dataset:
+    """:func:`add_derived_forcings` plus TOA incident solar radiation where ``names`` asks for it.
+
+    TISR (J m-2, ERA5's one-hour accumulation ending at the valid time) gets dims
+    ``datetime.dims + (lat, lon)``: ``(time, lat, lon)`` in the plain layout.
+    """
+    out = add_derived_forcings(ds, names)
+    if TISR not in names or TISR in out.data_vars:
+        return out
+    from mindgencast.data.solar_radiation import toa_incident_solar_radiation
+
+    if "datetime" in out.coords:
+        datetime = out.coords["datetime"]
+    elif "time" in out.coords and np.issubdtype(out.coords["time"].dtype, np.datetime64):
+        datetime = out.coords["time"]
+    else:
+        raise ValueError(f"cannot compute {TISR}: the dataset needs a 'datetime' or datetime64 'time' coordinate")
+    if "lat" not in out.coords or "lon" not in out.coords:
+        raise ValueError(f"cannot compute {TISR}: the dataset needs 'lat' and 'lon' coordinates")
+    values = toa_incident_solar_radiation(np.asarray(datetime.values, "datetime64[ns]"), out["lat"].values,
+                                          out["lon"].values)
+    tisr = xr.DataArray(values, dims=datetime.dims + ("lat", "lon"),
+                        attrs={"units": "J m-2", "long_name": "TOA incident solar radiation (computed from the valid time)"})
+    return out.assign({TISR: tisr})

@@ -33,6 +33,8 @@ __all__ = [
     "standardize_era5",
     "select_levels",
     "total_precipitation_12hr",
+    "total_precipitation_6hr",
+    "accumulated_precipitation",
     "subsample_grid",
     "coarsen_to_1deg",
 ]
@@ -123,7 +125,8 @@ def standardize_era5(ds: xr.Dataset, derive_precipitation: bool = True) -> xr.Da
 
     Args:
       ds: any of the layouts in ``docs/data.md``.
-      derive_precipitation: add ``total_precipitation_12hr`` when absent and derivable.
+      derive_precipitation: add ``total_precipitation_12hr`` when absent and derivable, and
+        ``total_precipitation_6hr`` (GraphCast) when absent and hourly precipitation is present.
 
     Returns:
       A new dataset; ``ds`` is not modified.
@@ -153,6 +156,9 @@ def standardize_era5(ds: xr.Dataset, derive_precipitation: bool = True) -> xr.Da
     if derive_precipitation and "total_precipitation_12hr" not in ds.data_vars and _has_datetime_time(ds):
         if any(name in ds.data_vars for name in _PRECIPITATION_SOURCES):
             ds = ds.assign(total_precipitation_12hr=total_precipitation_12hr(ds))
+    hourly = "total_precipitation" in ds.data_vars
+    if derive_precipitation and hourly and "total_precipitation_6hr" not in ds.data_vars and _has_datetime_time(ds):
+        ds = ds.assign(total_precipitation_6hr=total_precipitation_6hr(ds))  # GraphCast's target
     return ds
 
 
@@ -161,44 +167,62 @@ def _has_datetime_time(ds: xr.Dataset) -> bool:
 
 
 def total_precipitation_12hr(ds: xr.Dataset, times=None) -> xr.DataArray:
-    """Precipitation accumulated over the 12 hours ending at each valid time.
+    """Precipitation accumulated over the 12 hours ending at each valid time (GenCast's).
 
     Uses ``total_precipitation_6hr`` (tp12(t) = tp6(t - 6h) + tp6(t)) or else
-    hourly ``total_precipitation`` (tp12(t) = sum of tp(t - k h), k = 0..11).
+    hourly ``total_precipitation`` (tp12(t) = sum of tp(t - k h), k = 0..11); see
+    :func:`accumulated_precipitation`.
+    """
+    return accumulated_precipitation(ds, ACCUMULATION_HOURS, times)
+
+
+def total_precipitation_6hr(ds: xr.Dataset, times=None) -> xr.DataArray:
+    """Precipitation accumulated over the 6 hours ending at each valid time (GraphCast's), from
+    hourly ``total_precipitation``: tp6(t) = sum of tp(t - k h), k = 0..5."""
+    return accumulated_precipitation(ds, 6, times)
+
+
+def accumulated_precipitation(ds: xr.Dataset, hours: int, times=None) -> xr.DataArray:
+    """Precipitation accumulated over the ``hours`` ending at each valid time.
 
     Args:
-      ds: plain layout with a datetime64 ``time`` coordinate.
+      ds: plain layout with a datetime64 ``time`` coordinate, holding a shorter
+        accumulation: ``total_precipitation_6hr`` (when ``hours`` is a multiple of 6) or
+        hourly ``total_precipitation``.
+      hours: the accumulation period (12 GenCast, 6 GraphCast).
       times: valid times at which to accumulate (default: every time of ``ds``);
         only the source values these need are read.
 
     Returns:
-      [time, lat, lon] in metres, source dtype, named ``total_precipitation_12hr``;
-      NaN where the 12 h window reaches outside the data.
+      [time, lat, lon] in metres, source dtype, named ``total_precipitation_<hours>hr``;
+      NaN where the window reaches outside the data.
     """
-    source_name = next((n for n in _PRECIPITATION_SOURCES if n in ds.data_vars), None)
+    name = f"total_precipitation_{hours}hr"
+    sources = {n: h for n, h in _PRECIPITATION_SOURCES.items() if h < hours and hours % h == 0}
+    source_name = next((n for n in sources if n in ds.data_vars), None)
     if source_name is None:
         raise DataValidationError(
-            "cannot build total_precipitation_12hr: the dataset has neither total_precipitation_6hr nor "
-            "hourly total_precipitation (CDS 'tp')"
+            f"cannot build {name}: the dataset has none of {sorted(sources)} "
+            "(hourly total_precipitation is CDS 'tp')"
         )
     if not _has_datetime_time(ds):
-        raise DataValidationError("cannot build total_precipitation_12hr: 'time' must hold datetime64 valid times")
-    period = pd.Timedelta(hours=_PRECIPITATION_SOURCES[source_name])
+        raise DataValidationError(f"cannot build {name}: 'time' must hold datetime64 valid times")
+    period = pd.Timedelta(hours=sources[source_name])
     have = pd.DatetimeIndex(ds.coords["time"].values)
     if len(have) > 1 and (have[1:] - have[:-1]).min() > period:
         raise DataValidationError(
-            f"cannot build total_precipitation_12hr from {source_name!r}: each value accumulates {period} but the "
-            f"data are only every {(have[1:] - have[:-1]).min()}, so parts of the 12 h are missing; "
-            "use hourly total_precipitation or total_precipitation_6hr"
+            f"cannot build {name} from {source_name!r}: each value accumulates {period} but the "
+            f"data are only every {(have[1:] - have[:-1]).min()}, so parts of the {hours} h are missing; "
+            "use hourly total_precipitation" + (" or total_precipitation_6hr" if hours % 6 == 0 and hours > 6 else "")
         )
     times = have if times is None else pd.DatetimeIndex(pd.to_datetime(list(np.atleast_1d(np.asarray(times)))))
     source = ds[source_name]
     total = None
-    for k in range(ACCUMULATION_HOURS // _PRECIPITATION_SOURCES[source_name]):
+    for k in range(hours // sources[source_name]):
         term = source.reindex(time=times - k * period).assign_coords(time=times)
         total = term if total is None else total + term  # NaN (missing hour) propagates
-    attrs = dict(units="m", long_name="Total precipitation accumulated over the 12 hours ending at time")
-    return total.rename("total_precipitation_12hr").assign_attrs(attrs)
+    attrs = dict(units="m", long_name=f"Total precipitation accumulated over the {hours} hours ending at time")
+    return total.rename(name).assign_attrs(attrs)
 
 
 def select_levels(ds: xr.Dataset, levels: Iterable[int]) -> xr.Dataset:

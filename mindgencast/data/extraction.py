@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from mindgencast.config.schemas import TaskConfig
-from mindgencast.data.derived_forcings import DERIVED_FORCINGS, add_derived_forcings
+from mindgencast.data.derived_forcings import DERIVABLE_FROM_TIME, add_time_derived
 from mindgencast.data.era5_io import select_levels, standardize_era5, total_precipitation_12hr
 from mindgencast.data.validation import (
     DataValidationError,
@@ -102,7 +102,7 @@ def extract_inputs_targets_forcings(
 
     ds = select_levels(source, task_config.pressure_levels) if "level" in source.dims else source
     wanted = (*task_config.input_variables, *task_config.target_variables, *task_config.forcing_variables)
-    ds = add_derived_forcings(ds, [n for n in wanted if n in DERIVED_FORCINGS])
+    ds = add_time_derived(ds, [n for n in wanted if n in DERIVABLE_FROM_TIME])  # TISR only where absent
     ds = ds.drop_vars("datetime")
 
     selector, last_lead = _lead_times(target_lead_times)

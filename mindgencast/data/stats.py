@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mindgencast.data.derived_forcings import DERIVED_FORCINGS, add_derived_forcings
+from mindgencast.data.derived_forcings import DERIVABLE_FROM_TIME, DERIVED_FORCINGS, add_time_derived
 from mindgencast.data.normalization import NormalizationStats
 
 __all__ = ["DIFFERENCE_STEP", "compute_statistics"]
@@ -148,7 +148,8 @@ def compute_statistics(
         e.g. ``mindgencast.data.open_era5(path)`` opened lazily; only ``time_chunk``
         times are in memory at once.
       variables: names to include (default: every float variable of ``data`` plus
-        the derived clock features). Derived features need not be in ``data``.
+        the derived clock features). Derived features (clock features, TOA incident
+        solar radiation) need not be in ``data``.
       levels: pressure levels (hPa) to keep (default: all of ``data``'s).
       time_chunk: times read per step (memory ~ time_chunk x one time step).
       difference_step: the step of the differences of ``diffs_stddev_by_level``.
@@ -165,7 +166,7 @@ def compute_statistics(
     if time_chunk < 1:
         raise ValueError(f"time_chunk must be >= 1, got {time_chunk}")
     names = list(variables) if variables is not None else _default_variables(data)
-    derived = [n for n in names if n in DERIVED_FORCINGS and n not in data.data_vars]
+    derived = [n for n in names if n in DERIVABLE_FROM_TIME and n not in data.data_vars]
     stored = [n for n in names if n not in derived]
     missing = [n for n in stored if n not in data.data_vars]
     if missing:
@@ -188,7 +189,7 @@ def compute_statistics(
     for start in range(0, times.size, time_chunk):
         chunk = data.isel(time=slice(start, start + time_chunk)).load()
         if derived:
-            chunk = add_derived_forcings(chunk, derived)
+            chunk = add_time_derived(chunk, derived)
         for name in names:
             var = chunk[name]
             timeless = "time" not in var.dims

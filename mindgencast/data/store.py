@@ -38,7 +38,7 @@ import xarray as xr
 
 from mindgencast.config.io import config_from_dict, config_to_dict
 from mindgencast.config.schemas import TaskConfig
-from mindgencast.data.derived_forcings import DERIVED_FORCINGS, add_derived_forcings
+from mindgencast.data.derived_forcings import DERIVABLE_FROM_TIME, add_time_derived
 from mindgencast.data.validation import (
     check_dtypes,
     check_finite,
@@ -69,7 +69,8 @@ def _check_source(data: xr.Dataset, task_config: TaskConfig) -> xr.Dataset:
             "the store is built from a plain time series ('time' holding datetime64 valid times, no "
             "'batch' dim), e.g. mindgencast.data.open_era5(path)"
         )
-    stored = required_variables(task_config)
+    # TOA incident solar radiation is read when the data hold it, else computed from the times.
+    stored = tuple(n for n in required_variables(task_config) if n not in DERIVABLE_FROM_TIME or n in data.data_vars)
     check_variables(data, stored)
     check_lat_lon(data)
     check_times(data)
@@ -124,9 +125,9 @@ def write_store(
     path = pathlib.Path(path)
     data = _check_source(data, task_config)
     names = _store_variables(task_config)
-    derived = [n for n in names if n in DERIVED_FORCINGS and n not in data.data_vars]
+    derived = [n for n in names if n in DERIVABLE_FROM_TIME and n not in data.data_vars]
     times = data["time"].values
-    first = add_derived_forcings(data.isel(time=slice(0, 1)), derived)
+    first = add_time_derived(data.isel(time=slice(0, 1)), derived)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -146,7 +147,7 @@ def write_store(
                     check_units(first, [name])
                     dset[...] = var.transpose(*dims).values.astype(np.float32)
             for start in range(0, times.size, time_chunk):
-                chunk = add_derived_forcings(data.isel(time=slice(start, start + time_chunk)).load(), derived)
+                chunk = add_time_derived(data.isel(time=slice(start, start + time_chunk)).load(), derived)
                 timed = [n for n in names if "time" in chunk[n].dims]
                 check_finite(chunk, timed)
                 check_units(chunk, [n for n in timed if n not in derived])

@@ -21,7 +21,7 @@ import xarray as xr
 
 from mindgencast.config.schemas import GridConfig, TaskConfig
 from mindgencast.config.variables import VARIABLES
-from mindgencast.data.derived_forcings import DERIVED_FORCINGS
+from mindgencast.data.derived_forcings import DERIVED_FORCINGS, TISR
 
 __all__ = [
     "DataValidationError",
@@ -371,6 +371,9 @@ def validate_era5(
 ) -> None:
     """Checks that ``ds`` can feed ``task_config``; raises one error listing every problem.
 
+    ``toa_incident_solar_radiation`` is checked where present and may be absent (it is
+    computed from the valid times, :func:`mindgencast.data.derived_forcings.add_time_derived`).
+
     Args:
       ds: plain WeatherBench2 layout (``time`` datetime64) or example-batch
         layout (``time`` lead timedelta + ``datetime``), after standardisation
@@ -395,7 +398,8 @@ def validate_era5(
             return False
         return True
 
-    run(check_variables, ds, names)
+    # TOA incident solar radiation may be absent: stores, statistics and forecasts compute it.
+    run(check_variables, ds, [n for n in names if n != TISR])
     present = [n for n in names if n in ds.data_vars]
     if any(VARIABLES.get(n) is not None and VARIABLES[n].atmospheric for n in names):
         run(check_levels, ds, task_config.pressure_levels)

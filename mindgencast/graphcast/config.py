@@ -48,3 +48,8 @@ class GraphCastConfig:
     task_config: TaskConfig
     grid: Optional[GridConfig] = None
     description: str = ""
+
+    @property
+    def model_step(self) -> str:
+        """Time between the input frames and to the target: GraphCast steps 6 hours."""
+        return "6h"

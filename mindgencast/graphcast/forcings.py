@@ -12,12 +12,10 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from mindgencast.data.derived_forcings import DERIVED_FORCINGS, add_derived_forcings
+from mindgencast.data.derived_forcings import DERIVABLE_FROM_TIME, TISR, add_time_derived
 from mindgencast.data.solar_radiation import toa_incident_solar_radiation
 
 __all__ = ["TISR", "graphcast_forcings_fn", "add_tisr"]
-
-TISR = "toa_incident_solar_radiation"
 
 
 def graphcast_forcings_fn(lat: np.ndarray):
@@ -33,7 +31,7 @@ def graphcast_forcings_fn(lat: np.ndarray):
     lat = np.asarray(lat)
 
     def forcings(valid_times: np.ndarray, lon: np.ndarray, names: Sequence[str]) -> xr.Dataset:
-        unknown = [n for n in names if n != TISR and n not in DERIVED_FORCINGS]
+        unknown = [n for n in names if n not in DERIVABLE_FROM_TIME]
         if unknown:
             raise ValueError(
                 f"cannot compute forcing(s) {unknown} from the valid time; GraphCast's are "
@@ -41,10 +39,7 @@ def graphcast_forcings_fn(lat: np.ndarray):
             )
         times = np.asarray(valid_times, dtype="datetime64[ns]")
         clock = xr.Dataset(coords={"time": times, "lat": lat, "lon": lon})
-        out = add_derived_forcings(clock, [n for n in names if n != TISR])
-        if TISR in names:
-            out[TISR] = xr.DataArray(toa_incident_solar_radiation(times, lat, lon), dims=("time", "lat", "lon"))
-        return out
+        return add_time_derived(clock, list(names))
 
     return forcings
 

@@ -26,7 +26,8 @@ class ExampleStream:
 
     Args:
       examples: a :class:`~mindgencast.data.pipeline.TrainingExamples`.
-      noise_config: the training noise-level distribution.
+      noise_config: the training noise-level distribution (None: a deterministic model
+        such as GraphCast; every example gets sigma 0 and zero noise).
       seed: the run's seed.
       shuffle: reshuffle every epoch (False: positions map to examples in order, as
         validation uses).
@@ -60,12 +61,14 @@ class ExampleStream:
     def __getitem__(self, position):
         position = int(position)
         inputs, targets, forcings = self.examples[self.example_index(position)]
+        channels = targets.shape[-1]
+        if self.noise_config is None:
+            return inputs, targets, forcings, np.zeros(targets.shape, np.float32), np.float32(0.0)
         rng = np.random.default_rng([self.seed, 1, position])
         u = rng.uniform(size=1)
         if self.fixed_noise_levels:
             u = np.array([(position + 0.5) / max(1, self.length)])
         sigma = np.float32(training_noise_levels(self.noise_config, u)[0])
-        channels = targets.shape[-1]
         noise = spherical_white_noise(rng, self.lat, self.lon, channels).reshape(channels, -1).T
         return inputs, targets, forcings, np.ascontiguousarray(noise, np.float32), sigma
 

@@ -13,23 +13,24 @@ import numpy as np
 import yaml
 
 from mindgencast.checkpoint import load_checkpoint
-from mindgencast.config import GenCastConfig, GridConfig, config_to_dict, load_config
+from mindgencast.config import GenCastConfig, GridConfig, config_to_dict, load_model_config, model_config_from_dict
 from mindgencast.config.builtin import builtin_config, builtin_config_names
-from mindgencast.config.io import ConfigError, config_from_dict
+from mindgencast.config.io import ConfigError
 from mindgencast.data.normalization import NormalizationStats
 from mindgencast.model import GenCast
 from mindgencast.training.run_directory import RunDirectory, stats_fingerprint, store_fingerprint
 from mindgencast.training.train_config import train_config_from_dict
 from mindgencast.training.trainer import init_data_parallel, train
 
-__all__ = ["run_training", "resolve_config", "parameter_checksum", "load_run_config"]
+__all__ = ["run_training", "resolve_config", "parameter_checksum", "load_run_config", "build_model"]
 
 _RUN_SECTIONS = ("model", "training", "data")
 
 
 def load_run_config(path: str) -> tuple[Optional[GenCastConfig], dict]:
-    """A YAML file holding a GenCastConfig, or a run config (``model:`` and/or ``training:``
-    sections, as RUN/config.yaml): returns (model config or None, training settings dict)."""
+    """A YAML file holding a model config (GenCast's or GraphCast's), or a run config
+    (``model:`` and/or ``training:`` sections, as RUN/config.yaml): returns (model config
+    or None, training settings dict)."""
     with open(path) as f:
         try:
             data = yaml.safe_load(f) or {}
@@ -39,15 +40,16 @@ def load_run_config(path: str) -> tuple[Optional[GenCastConfig], dict]:
         unknown = sorted(set(data) - set(_RUN_SECTIONS))
         if unknown:
             raise ConfigError(f"{path}: unknown top-level key(s) {unknown}; a run config has {list(_RUN_SECTIONS)}")
-        model = config_from_dict(GenCastConfig, data["model"], "model") if "model" in data else None
+        model = model_config_from_dict(data["model"], f"{path}: model") if "model" in data else None
         training = data.get("training") or {}
         train_config_from_dict(training)  # strict key check now, naming the file
         return model, dict(training)
-    return load_config(path), {}
+    return load_model_config(path), {}
 
 
 def resolve_config(config: str):
-    """A built-in config name (``gencast_tiny``) or a YAML path -> GenCastConfig."""
+    """A built-in config name (``gencast_tiny``, ``graphcast_tiny``) or a YAML path ->
+    GenCastConfig or GraphCastConfig."""
     if os.path.exists(config):
         model, _ = load_run_config(config)
         if model is None:
@@ -135,7 +137,7 @@ def run_training(config: str, store: str, stats: str, out: str, init_checkpoint:
                              f"the training store: {'; '.join(vdiffs[:4]) or 'grid differs'}")
     from mindgencast.data.pipeline import TrainingExamples
 
-    TrainingExamples(store_obj, stats_obj)  # stats cover every variable (names the missing one)
+    TrainingExamples(store_obj, stats_obj, model_step=model_config.model_step)  # stats cover every variable
     run_config = {"model": config_to_dict(model_config), "training": dataclasses.asdict(train_config),
                   "data": {"store": store_fingerprint(store_obj), "stats": stats_fingerprint(stats),
                            "init_checkpoint": os.path.basename(os.path.normpath(init_checkpoint))
@@ -160,8 +162,8 @@ def run_training(config: str, store: str, stats: str, out: str, init_checkpoint:
     else:
         run.start(run_config)
     ms.set_seed(train_config.seed)  # identical initial weights on every rank
-    model = GenCast(ckpt if ckpt is not None else model_config, graph_builder=graph_builder,
-                    compute_dtype=train_config.precision)
+    model = build_model(ckpt if ckpt is not None else model_config, stats_obj, train_config.precision,
+                        graph_builder)
     if ckpt is not None:
         model.config = model_config
     history = train(model, store_obj, stats_obj, train_config, rank=rank, num_ranks=size,
@@ -184,6 +186,19 @@ def run_training(config: str, store: str, stats: str, out: str, init_checkpoint:
             log(f"trained {len(history)} steps on {size} rank(s): mean loss of the first/last {window} steps "
                 f"{first:.3f} -> {last:.3f}; wrote {out}")
     return history
+
+
+def build_model(source, stats: NormalizationStats, precision: str = "float32", graph_builder=None):
+    """The model a config or checkpoint describes: :class:`GenCast`, or
+    :class:`~mindgencast.graphcast.model.GraphCast` for a GraphCast config/checkpoint."""
+    from mindgencast.graphcast.checkpoint import GraphCastCheckpoint
+    from mindgencast.graphcast.config import GraphCastConfig
+
+    if isinstance(source, (GraphCastConfig, GraphCastCheckpoint)):
+        from mindgencast.graphcast.model import GraphCast
+
+        return GraphCast(source, stats, compute_dtype=precision, graph_builder=graph_builder)
+    return GenCast(source, graph_builder=graph_builder, compute_dtype=precision)
 
 
 def _sum_over_ranks(value: float) -> float:

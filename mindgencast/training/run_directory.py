@@ -181,7 +181,10 @@ class RunDirectory:
         try:
             os.makedirs(tmp)
             np.savez(os.path.join(tmp, _STATE), **arrays)
-            save_converted(model_checkpoint, os.path.join(tmp, MODEL), source=os.path.basename(self.path))
+            from mindgencast.graphcast.checkpoint import GraphCastCheckpoint, save_graphcast_converted
+
+            save = save_graphcast_converted if isinstance(model_checkpoint, GraphCastCheckpoint) else save_converted
+            save(model_checkpoint, os.path.join(tmp, MODEL), source=os.path.basename(self.path))
             meta = dict(meta, state_sha256=_sha256(os.path.join(tmp, _STATE)))
             with open(os.path.join(tmp, _META), "w") as f:
                 json.dump(meta, f, indent=1)

@@ -24,7 +24,6 @@ import numpy as np
 from mindspore import Tensor, nn
 
 from mindgencast.data.normalization import NormalizationStats
-from mindgencast.model import GenCast
 from mindgencast.training.example_stream import ExampleStream, rank_positions
 from mindgencast.training.memory import apply_recompute
 from mindgencast.training.train_config import TrainConfig, learning_rates
@@ -191,15 +190,16 @@ class Trainer:
         return {w.name: e.asnumpy() for e, w in zip(self.ema.ema, self.weights)}
 
 
-def train(model: GenCast, store, stats: NormalizationStats, config: TrainConfig, rank: int = 0,
+def train(model, store, stats: NormalizationStats, config: TrainConfig, rank: int = 0,
           num_ranks: int = 1, log: Optional[Callable[[str], None]] = print, *, run=None, validation_store=None,
           resume_state: Optional[tuple] = None, loss_cell: Optional[nn.Cell] = None, progress: bool = False,
           on_checkpoint: Optional[Callable] = None) -> list[dict]:
     """Trains ``model`` in place on the examples of a training store.
 
     Args:
-      model: a :class:`GenCast` (from a config, or a checkpoint to fine-tune); its task must
-        match the store's; its compute dtype must be ``config.precision``.
+      model: a :class:`GenCast` or a GraphCast (from a config, or a checkpoint to fine-tune);
+        its task must match the store's; its compute dtype must be ``config.precision``.
+        GraphCast reads examples 6 h apart and draws no noise (its loss ignores noise/sigma).
       store: path of a store written by ``mindgencast prepare`` (or a TrainingStore).
       stats: normalisation statistics.
       config: the training settings.
@@ -224,13 +224,13 @@ def train(model: GenCast, store, stats: NormalizationStats, config: TrainConfig,
 
     if model.compute_dtype != config.precision:
         raise ValueError(f"the model computes in {model.compute_dtype} but TrainConfig.precision is "
-                         f"{config.precision!r}: build GenCast(..., compute_dtype={config.precision!r})")
+                         f"{config.precision!r}: build the model with compute_dtype={config.precision!r}")
     micro = config.micro_batch(num_ranks)
-    examples = TrainingExamples(store, stats)
+    examples = TrainingExamples(store, stats, model_step=model.config.model_step)
     if loss_cell is None:
         inputs0, targets0, forcings0 = examples.normalized_example(0)
         loss_cell = model.loss_cell(*[d.expand_dims({"batch": 1}) for d in (inputs0, targets0, forcings0)])
-    network = getattr(getattr(loss_cell, "denoiser", None), "network", None)
+    network = getattr(getattr(loss_cell, "denoiser", None), "network", getattr(loss_cell, "network", None))
     if network is not None and (config.recompute_encoder or config.recompute_decoder
                                 or config.recompute_processor_every):
         apply_recompute(network, config.recompute_encoder, config.recompute_decoder,
@@ -240,14 +240,14 @@ def train(model: GenCast, store, stats: NormalizationStats, config: TrainConfig,
     if resume_state is not None:
         trainer.restore(*resume_state)
     start_step = trainer.state.step
-    noise_config = model.config.noise_config
+    noise_config = getattr(model.config, "noise_config", None)  # None: deterministic (GraphCast)
     total_positions = config.steps * config.batch_size
     stream = ExampleStream(examples, noise_config, config.seed, length=total_positions)
     positions = rank_positions(start_step, config.steps, config.batch_size, num_ranks, rank,
                                config.grad_accumulation)
     validation = None
     if validation_store is not None:
-        val_examples = TrainingExamples(validation_store, stats)
+        val_examples = TrainingExamples(validation_store, stats, model_step=model.config.model_step)
         count = min(config.validation_examples, len(val_examples))
         count -= count % max(1, micro)
         if count < 1:
@@ -311,7 +311,7 @@ def _fmt(value):
     return f"{value:.9g}" if isinstance(value, float) else value
 
 
-def _published_checkpoint(model: GenCast, trainer: Trainer, step: int, config: TrainConfig):
+def _published_checkpoint(model, trainer: Trainer, step: int, config: TrainConfig):
     """The model's weights for forecasting (EMA where kept), as a Checkpoint."""
     averaged = trainer.averaged_weights()
     if averaged is None:

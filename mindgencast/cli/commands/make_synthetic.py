@@ -40,7 +40,7 @@ def add_arguments(parser):
 
 
 def _load_model_config(name: str):
-    from mindgencast.config import load_config
+    from mindgencast.config import load_model_config
     from mindgencast.config.builtin import builtin_config, builtin_config_names
 
     name = _ALIASES.get(name, name)
@@ -52,7 +52,7 @@ def _load_model_config(name: str):
             f"--config {name!r} is neither a built-in config ({', '.join(builtin_config_names())}, or 'tiny') "
             "nor an existing YAML file"
         )
-    return load_config(path)
+    return load_model_config(path)
 
 
 def _year_windows(start: pd.Timestamp, end: pd.Timestamp):

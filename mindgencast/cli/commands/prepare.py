@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="STORE.h5", help="the training store to write")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--config", metavar="CONFIG.yaml", help="model config YAML (its task_config is used)")
-    which.add_argument("--task", metavar="NAME", help="built-in config name, e.g. gencast_1p0deg or gencast_tiny")
+    which.add_argument("--task", metavar="NAME", help="built-in config name, e.g. gencast_1p0deg, gencast_tiny or graphcast_tiny")
     parser.add_argument("--compression", choices=("none", "gzip", "lzf"), default="none",
                         help="lossless HDF5 compression (default: none, fastest to read)")
     parser.add_argument("--time-chunk", type=int, default=16, metavar="N",
@@ -36,13 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _task_config(args):
     from mindgencast.config.builtin import builtin_config, builtin_config_names
-    from mindgencast.config.io import load_config
+    from mindgencast.config.io import load_model_config
 
     if args.task is not None:
         if args.task not in builtin_config_names():
             raise ValueError(f"unknown built-in config {args.task!r}; choose one of {builtin_config_names()}")
         return builtin_config(args.task).task_config
-    return load_config(args.config).task_config
+    return load_model_config(args.config).task_config
 
 
 def run(args) -> int:
