@@ -33,11 +33,18 @@ class DemoConfig:
     members: int = 8
     sampler_steps: int = 20
     seed: int = 0
+    graphcast: bool = False
+    graphcast_train_steps: int = 0  # 0: as many as GenCast's
+
 
     @classmethod
     def quick(cls) -> "DemoConfig":
         """Seconds instead of minutes (used by the tests)."""
         return cls(train_days=20, train_steps=10, forecast_steps=2, members=3, sampler_steps=4)
+
+    @property
+    def graphcast_steps(self) -> int:
+        return self.graphcast_train_steps or self.train_steps
 
 
 def _oracle_forecast(world, truth: xr.Dataset, init_time, steps: int, members: int, seed: int) -> xr.Dataset:
@@ -52,7 +59,11 @@ def _oracle_forecast(world, truth: xr.Dataset, init_time, steps: int, members: i
 
 def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Callable[[str], None]] = print) -> dict:
     """Runs the demo into ``out_dir`` (created; must be empty or absent). Returns a summary
-    dict with the paths written and headline scores."""
+    dict with the paths written and headline scores.
+
+    With ``config.graphcast`` the world is sampled every 6 hours, the tiny GraphCast is trained
+    on it as well and both are scored on the same held-out forecast
+    (:mod:`mindgencast.demo_graphcast`)."""
     import mindspore as ms
 
     from mindgencast.config.builtin import builtin_config
@@ -73,15 +84,23 @@ def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Call
     start = time.time()
     cfg = builtin_config("gencast_tiny")
     task = cfg.task_config
+    total = 8 if config.graphcast else 6
+    every = "6" if config.graphcast else "12"
 
-    say(f"[1/6] synthetic world: {cfg.grid.resolution:g} deg grid, {len(task.pressure_levels)} levels, "
-        f"{config.train_days} days of 12-hourly training data")
-    world = SyntheticWorld(task, cfg.grid.resolution, seed=config.seed, time_step="12h")
-    train_data = world.generate("2000-01-01", days=config.train_days)
+    say(f"[1/{total}] synthetic world: {cfg.grid.resolution:g} deg grid, {len(task.pressure_levels)} levels, "
+        f"{config.train_days} days of {every}-hourly training data")
+    world_task = task
+    if config.graphcast:
+        from mindgencast import demo_graphcast
+
+        world_task = demo_graphcast.comparison_task(task, builtin_config("graphcast_tiny").task_config)
+    world = SyntheticWorld(world_task, cfg.grid.resolution, seed=config.seed, time_step=f"{every}h")
+    world_data = world.generate("2000-01-01", days=config.train_days)
+    train_data = world_data.isel(time=slice(None, None, 2)) if config.graphcast else world_data
     world.write_stats(path("stats"))
     write_store(path("store.h5"), train_data, task)
 
-    say(f"[2/6] training the tiny GenCast for {config.train_steps} steps (batch {config.batch_size})")
+    say(f"[2/{total}] training the tiny GenCast for {config.train_steps} steps (batch {config.batch_size})")
     history = run_training("gencast_tiny", path("store.h5"), path("stats"), path("checkpoint"),
                            steps=config.train_steps, batch_size=config.batch_size,
                            learning_rate=config.learning_rate, warmup_steps=max(1, config.train_steps // 10),
@@ -91,18 +110,18 @@ def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Call
     init_time = truth_start + pd.Timedelta(hours=12)
     truth = world.generate(truth_start, days=(config.forecast_steps + 2) / 2 + 1)
     truth.to_netcdf(path("truth.nc"))
-    say(f"[3/6] {config.members}-member forecast from {init_time:%Y-%m-%d %H:%M}, "
+    say(f"[3/{total}] {config.members}-member forecast from {init_time:%Y-%m-%d %H:%M}, "
         f"{config.forecast_steps} x 12 h, DPM-Solver++ 2S with {config.sampler_steps} noise levels")
     job = ForecastJob.prepare(path("checkpoint"), path("stats"), truth, init_time=init_time)
     job.run(path("forecast.nc"), steps=config.forecast_steps, members=config.members,
             members_per_batch=config.members, seed=config.seed, sampler_steps=config.sampler_steps,
             ensemble_stats=config.members > 1, progress=log is not None)
 
-    say("[4/6] the oracle: the world's exact conditional ensemble (the best possible forecast)")
+    say(f"[4/{total}] the oracle: the world's exact conditional ensemble (the best possible forecast)")
     oracle = _oracle_forecast(world, truth, init_time, config.forecast_steps, config.members, config.seed + 1)
     oracle.to_netcdf(path("oracle.nc"))
 
-    say("[5/6] scoring against the truth (fair CRPS, ensemble-mean RMSE, spread/skill)")
+    say(f"[5/{total}] scoring against the truth (fair CRPS, ensemble-mean RMSE, spread/skill)")
     forecast = xr.load_dataset(path("forecast.nc"), decode_timedelta=True)
     regions = ("global",)
     scores = evaluate(forecast, truth, baseline=[oracle], regions=regions)
@@ -113,17 +132,55 @@ def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Call
     scorecard_figure(persistence, region="global").savefig(path("plots", "scorecard_vs_persistence.png"))
     curves_figure(scores, "crps", region="global").savefig(path("plots", "crps.png"))
 
-    say("[6/6] maps and plumes")
+    say(f"[6/{total}] maps and plumes")
     lead = f"{12 * config.forecast_steps}h"
     plot_maps(forecast, "2m_temperature", lead, num_members=min(3, config.members), out_dir=path("plots"))
     plot_maps(forecast, "geopotential", lead, level=500, num_members=min(3, config.members), out_dir=path("plots"))
 
-    summary = {"out_dir": out_dir, "seconds": time.time() - start, "train_loss_first": history[0]["loss"],
-               "train_loss_last": history[-1]["loss"], "headline": _headline(scores, persistence)}
+    summary = {"out_dir": out_dir, "train_loss_first": history[0]["loss"], "train_loss_last": history[-1]["loss"],
+               "headline": _headline(scores, persistence)}
+    if config.graphcast:
+        summary["comparison"] = _graphcast_comparison(config, world_data, truth, init_time, forecast, path, say,
+                                                      log is not None, total)
+    summary["seconds"] = time.time() - start
     for line in _format_headline(summary["headline"]):
+        say(line)
+    for line in _format_comparison(summary.get("comparison")):
         say(line)
     say(f"done in {summary['seconds']:.0f} s; outputs in {out_dir} (forecast.nc, scores_*.nc, plots/)")
     return summary
+
+
+def _graphcast_comparison(config, world_data, truth, init_time, forecast, path, say, progress, total) -> list[dict]:
+    """Steps 7-8 of ``demo --graphcast``: train the tiny GraphCast, forecast, compare."""
+    from mindgencast import demo_graphcast as dg
+
+    say(f"[7/{total}] training the tiny GraphCast for {config.graphcast_steps} steps on the 6-hourly data "
+        f"(batch {config.batch_size})")
+    dg.train_graphcast(world_data, path, config.graphcast_steps, config.batch_size, config.learning_rate,
+                       config.seed, say)
+    say(f"[8/{total}] GraphCast forecast from the same initial time ({2 * config.forecast_steps} x 6 h) and the "
+        "comparison at the shared 12-h leads")
+    graphcast = dg.graphcast_forecast(path, truth, init_time, config.forecast_steps, progress)
+    scores = dg.compare(forecast, graphcast, truth)
+    scores.to_netcdf(path("scores_gencast_vs_graphcast.nc"))
+    rows = dg.comparison_rows(scores)
+    dg.write_rows(rows, path("gencast_vs_graphcast.csv"))
+    dg.comparison_figure(rows).savefig(path("plots", "gencast_vs_graphcast.png"), dpi=110)
+    return rows
+
+
+def _format_comparison(rows) -> list[str]:
+    if not rows:
+        return []
+    last = max(r["lead_hours"] for r in rows)
+    lines = [f"GenCast vs GraphCast at +{last} h (global; CRPS of GraphCast's one member = its MAE):"]
+    for r in rows:
+        if r["lead_hours"] == last:
+            name = f"{r['variable']}{r['level']}"
+            lines.append(f"  {name:26s} CRPS {r['gencast_crps']:.4g} vs {r['graphcast_crps_mae']:.4g} | RMSE "
+                         f"{r['gencast_ensemble_mean_rmse']:.4g} vs {r['graphcast_rmse']:.4g}")
+    return lines
 
 
 def _headline(vs_oracle: xr.Dataset, vs_persistence: xr.Dataset) -> dict:

@@ -30,3 +30,34 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     assert (crps < persistence.sel(region="global", level=500, metric="baseline_crps").values).all()
     # a second run refuses to overwrite the outputs
     assert main(["demo", "--quick", "--out", str(out)]) == 2
+
+
+def test_quick_demo_with_graphcast_compares_on_the_same_forecast(tmp_path):
+    """`demo --graphcast`: GraphCast trained on the same world; its CRPS in the table is its MAE
+    against the same truth (recomputed here), and GenCast's CRPS equals the GenCast-only score."""
+    import csv
+
+    from mindgencast.metrics.latitude_weights import area_mean
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--graphcast", "--out", str(out)]) == 0
+    for name in ("graphcast_run/metrics.csv", "forecast_graphcast.nc", "scores_gencast_vs_graphcast.nc",
+                 "gencast_vs_graphcast.csv", "plots/gencast_vs_graphcast.png"):
+        assert (out / name).exists(), name
+    with open(out / "gencast_vs_graphcast.csv") as f:
+        rows = list(csv.DictReader(f))
+    z500 = {int(r["lead_hours"]): r for r in rows if r["variable"] == "geopotential" and r["level"] == "500"}
+    assert sorted(z500) == [12, 24]
+    graphcast = xr.load_dataset(out / "forecast_graphcast.nc", decode_timedelta=True)
+    assert graphcast.sizes["member"] == 1 and graphcast.sizes["lead_time"] == 4  # 6-h steps
+    truth = xr.load_dataset(out / "truth.nc")
+    for lead, row in z500.items():
+        at = graphcast["geopotential"].sel(level=500, lead_time=np.timedelta64(lead, "h")).isel(member=0)
+        valid = at["valid_time"].values
+        error = abs(at - truth["geopotential"].sel(level=500, time=valid).drop_vars("time"))
+        np.testing.assert_allclose(float(row["graphcast_crps_mae"]), float(area_mean(error)), rtol=1e-4)
+        rmse = float(np.sqrt(area_mean(error**2)))
+        np.testing.assert_allclose(float(row["graphcast_rmse"]), rmse, rtol=1e-4)
+    gencast_only = xr.open_dataset(out / "scores_vs_persistence.nc", decode_timedelta=True)["geopotential"]
+    np.testing.assert_allclose([float(z500[h]["gencast_crps"]) for h in (12, 24)],
+                               gencast_only.sel(region="global", level=500, metric="crps").values, rtol=1e-5)

@@ -19,6 +19,7 @@ from mindgencast.data.stats import compute_statistics
 from mindgencast.data.store import TrainingStore, write_store
 from mindgencast.data.synthetic import SyntheticWorld
 from mindgencast.graphcast.checkpoint import GraphCastCheckpoint
+from mindgencast.training.example_stream import ExampleStream
 from mindgencast.training.job import parameter_checksum, run_training
 
 GC_DIR = pathlib.Path(__file__).parent / "data" / "graphcast_tiny"
@@ -65,36 +66,27 @@ def test_store_computes_tisr_and_stats_use_6h_differences(graphcast_world):
     assert abs(got - diffs12) > 0.1 * diffs6  # the 12-h statistic would be a different number
 
 
-def test_first_training_step_loss_is_graphcast_loss(graphcast_world, tmp_path):
-    """From DeepMind-format weights, step 0's loss is mg.GraphCast.loss on the same 6-h examples."""
+def test_train_from_deepmind_weights_resume_and_forecast(graphcast_world, tmp_path):
+    """From DeepMind-format weights: step 0's loss is mg.GraphCast.loss on the same 6-h examples;
+    a run cut after its step-2 checkpoint and resumed to 4 steps equals the uninterrupted run;
+    the RUN holds a GraphCast checkpoint and forecasts 6-hourly. (Random initialisation from
+    the built-in config is exercised by `demo --graphcast`, tests/test_demo.py.)"""
     w = graphcast_world
-    history = run_training("graphcast_tiny", str(w["store"]), str(w["stats"]), str(tmp_path / "run"),
-                           init_checkpoint=str(GC_DIR / "checkpoint.npz"), steps=1, batch_size=2,
-                           learning_rate=1e-4, warmup_steps=0, ema_decay=0.0, checkpoint_every=1, log=None)
+    args = dict(init_checkpoint=str(GC_DIR / "checkpoint.npz"), steps=4, batch_size=2, learning_rate=3e-3,
+                warmup_steps=1, checkpoint_every=2, keep=2, log=None, seed=5)
+    straight = run_training("graphcast_tiny", str(w["store"]), str(w["stats"]), str(tmp_path / "a"), **args)
+
     model = mg.GraphCast(GC_DIR / "checkpoint.npz", w["stats"])
     examples = TrainingExamples(TrainingStore(w["store"]), model.stats, model_step="6h")
-    from mindgencast.training.example_stream import ExampleStream
-
-    stream = ExampleStream(examples, None, seed=0, length=2)
+    stream = ExampleStream(examples, None, seed=5, length=2)
     losses = []
     for position in range(2):
         inputs, targets, forcings = (d.expand_dims(batch=1) for d in
                                      examples.physical_example(stream.example_index(position)))
         assert targets["time"].values[0] == np.timedelta64(6, "h")
         losses.append(float(model.loss(inputs, targets, forcings)[0]))
-    np.testing.assert_allclose(history[0]["loss"], np.mean(losses), rtol=1e-5)
-    ckpt = mg.load_checkpoint(tmp_path / "run")
-    assert isinstance(ckpt, GraphCastCheckpoint)
-    assert set(ckpt.params) == set(mg.load_checkpoint(GC_DIR / "checkpoint.npz").params)
+    np.testing.assert_allclose(straight[0]["loss"], np.mean(losses), rtol=1e-5)
 
-
-def test_train_resume_and_forecast_from_the_run(graphcast_world, tmp_path):
-    """Random init from the built-in config; a run cut after its step-2 checkpoint and resumed
-    to 4 steps equals the uninterrupted run; the RUN forecasts 6-hourly."""
-    w = graphcast_world
-    args = dict(steps=4, batch_size=2, learning_rate=3e-3, warmup_steps=1, checkpoint_every=2, keep=2, log=None,
-                seed=5)
-    straight = run_training("graphcast_tiny", str(w["store"]), str(w["stats"]), str(tmp_path / "a"), **args)
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     shutil.rmtree(tmp_path / "b" / "checkpoints" / "step_0000004")  # as if killed before step 4 was saved
     resumed = run_training("graphcast_tiny", str(w["store"]), str(w["stats"]), str(tmp_path / "b"), resume=True,
@@ -102,6 +94,8 @@ def test_train_resume_and_forecast_from_the_run(graphcast_world, tmp_path):
     assert [h["step"] for h in resumed] == [2, 3]
     np.testing.assert_allclose([h["loss"] for h in resumed], [h["loss"] for h in straight[2:]], rtol=1e-6)
     a, b = (mg.load_checkpoint(tmp_path / r) for r in ("a", "b"))
+    assert isinstance(a, GraphCastCheckpoint)
+    assert set(a.params) == set(mg.load_checkpoint(GC_DIR / "checkpoint.npz").params)
     assert parameter_checksum(a.params) == parameter_checksum(b.params)
 
     from mindgencast.forecast.forecast_job import ForecastJob
