@@ -70,3 +70,28 @@ def test_per_block_equals_whole_graph_pynative_and_jax(
 def test_unknown_execution_is_refused(tiny_checkpoint):
     with pytest.raises(ValueError, match="execution 'fast' must be one of"):
         GenCast(tiny_checkpoint, execution="fast")
+
+
+def test_chunked_encoder_and_decoder_equal_the_unchunked_blocks(tiny_checkpoint, reference_graph_builder, data,
+                                                                fixture_dir):
+    """Grid<->mesh edges and grid nodes in chunks (uneven: the last chunk padded), as 1 deg
+    uses them: equal to the one-graph encoder/decoder (1e-5) and to DeepMind's output (1e-4)."""
+    from mindgencast.nn.chunked_interaction import ChunkedDecoder, ChunkedEncoder, chunk_layout
+
+    model = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder)
+    plain = _denoise(model, data)
+    grid_model = next(iter(model._grid_models.values()))
+    assert not grid_model.forward.chunked  # the tiny graphs are below the chunk sizes
+    net = grid_model.denoiser.network
+    edges = int(net.grid2mesh_senders.shape[0]), int(net.mesh2grid_senders.shape[0])
+    grid_model.forward = BlockwiseDenoiser(grid_model.denoiser, max_edges=min(edges) // 3 + 7,
+                                           max_grid_nodes=160)
+    forward = grid_model.forward
+    assert forward.chunked and isinstance(forward.encoder, ChunkedEncoder) and isinstance(forward.decoder,
+                                                                                          ChunkedDecoder)
+    assert len(forward.encoder.edges) >= 3 and len(forward.decoder.edges) >= 3 and forward.encoder.grid_chunks == 5
+    assert forward.encoder.grid_chunks * forward.encoder.grid_size > net.num_grid_nodes  # a padded last chunk
+    chunked = _denoise(model, data)
+    assert _max_abs(chunked, plain) <= 1e-5
+    assert _max_abs(chunked, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+    assert chunk_layout(10, 4) == (3, 4) and chunk_layout(8, 4) == (2, 4) and chunk_layout(3, 100) == (1, 3)

@@ -68,9 +68,18 @@ class BlockwiseDenoiser:
 
     Inputs and outputs as :class:`PreconditionedDenoiser` (conditioning, noisy_targets, sigma)
     -> (denoised, raw). Reads the denoiser's current weights at every call.
+
+    Args:
+      denoiser: the PreconditionedDenoiser.
+      max_edges, max_grid_nodes: when the grid<->mesh graphs have more edges or grid nodes
+        than this, the encoder and decoder run in chunks of at most this many
+        (:mod:`mindgencast.nn.chunked_interaction`; 1 deg: 4 and 6 edge chunks, 4 grid-node
+        chunks); None never chunks.
     """
 
-    def __init__(self, denoiser: PreconditionedDenoiser):
+    MAX_EDGES, MAX_GRID_NODES = 32768, 16384
+
+    def __init__(self, denoiser: PreconditionedDenoiser, max_edges=MAX_EDGES, max_grid_nodes=MAX_GRID_NODES):
         from mindgencast.nn.sparse_transformer import TransformerBlock
 
         self.denoiser = denoiser
@@ -84,7 +93,18 @@ class BlockwiseDenoiser:
         for weights in self.layers:
             if [w.shape for w in weights] != [s.shape for s in self._slots]:
                 raise ValueError("transformer blocks differ in structure; per-block execution needs like blocks")
-        self.decoder = _Decoder(denoiser)
+        net = denoiser.network
+        sizes = (int(net.grid2mesh_senders.shape[0]), int(net.mesh2grid_senders.shape[0]))
+        chunked = max_edges is not None and max_grid_nodes is not None and (
+            max(sizes) > max_edges or net.num_grid_nodes > max_grid_nodes)
+        if chunked:
+            from mindgencast.nn.chunked_interaction import ChunkedDecoder, ChunkedEncoder
+
+            self.encoder = ChunkedEncoder(denoiser, max_edges, max_grid_nodes)
+            self.decoder = ChunkedDecoder(denoiser, max_edges, max_grid_nodes)
+        else:
+            self.decoder = _Decoder(denoiser)
+        self.chunked = chunked
 
     def layer(self, i: int, mesh, c):
         """Transformer layer ``i`` on mesh latents [num_mesh_nodes, batch, latent]."""

@@ -108,21 +108,29 @@ class NormedMLP(nn.Cell):
             # nothing to save: DeepMind's form, one matmul on the concatenation
             x = ops.concat([e, gather_nodes(sender_nodes, senders), gather_nodes(receiver_nodes, receivers)], -1)
             return self.normalize(self.mlp(x), c)
-        first = self.mlp.layers[0]
         c_e, c_s = e.shape[-1], sender_nodes.shape[-1]
-        w_e = first.w[:c_e]
-        w_s = first.w[c_e : c_e + c_s]
-        w_r = first.w[c_e + c_s :]
-        dtype = first.compute_dtype
         if split_senders:
-            from_senders = gather_nodes(_project(sender_nodes, w_s, dtype), senders)
+            from_senders = gather_nodes(self.project_block(sender_nodes, c_e, c_e + c_s), senders)
         else:
-            from_senders = _project(gather_nodes(sender_nodes, senders), w_s, dtype)
+            from_senders = self.project_block(gather_nodes(sender_nodes, senders), c_e, c_e + c_s)
         if split_receivers:
-            from_receivers = gather_nodes(_project(receiver_nodes, w_r, dtype), receivers)
+            from_receivers = gather_nodes(self.project_block(receiver_nodes, c_e + c_s, None), receivers)
         else:
-            from_receivers = _project(gather_nodes(receiver_nodes, receivers), w_r, dtype)
-        h = _project(e, w_e, dtype) + from_senders + from_receivers + first.b
+            from_receivers = self.project_block(gather_nodes(receiver_nodes, receivers), c_e + c_s, None)
+        return self.edge_update_from_parts(e, from_senders, from_receivers, c)
+
+    def project_block(self, x, start: int, stop):
+        """x [N, B, C] times rows ``start:stop`` of the first weight -> [N, B, H] (no bias):
+        one input block's share of the first layer (``stop`` None: to the end)."""
+        first = self.mlp.layers[0]
+        w = first.w[start:] if stop is None else first.w[start:stop]
+        return _project(x, w, first.compute_dtype)
+
+    def edge_update_from_parts(self, e, from_senders, from_receivers, c=None):
+        """The edge MLP given the node blocks' shares of its first layer, already gathered to
+        the edges ([E, B, H] each): adds the edge block's share and the bias, then the rest."""
+        first = self.mlp.layers[0]
+        h = self.project_block(e, 0, e.shape[-1]) + from_senders + from_receivers + first.b
         for i in range(1, self.mlp.num_layers):
             h = self.mlp.layers[i](self.mlp.activation(h))
         return self.normalize(h, c)
