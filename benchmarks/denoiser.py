@@ -55,6 +55,16 @@ def _breakdown(grid_model, model, inputs, targets, forcings, x):
         print(f"  decoder | {time.perf_counter() - start:.3f} | %.2f | %.2f" % _rss_gib())
 
 
+def _rechunk(grid_model, args):
+    """Rebuilds the per-block executor with the chunk sizes asked for (before the first call)."""
+    if grid_model.execution != "per_block" or (args.chunk_edges is None and args.chunk_grid_nodes is None):
+        return
+    from mindgencast.nn.blockwise_denoiser import BlockwiseDenoiser
+
+    grid_model.forward = BlockwiseDenoiser(grid_model.denoiser, args.chunk_edges or BlockwiseDenoiser.MAX_EDGES,
+                                           args.chunk_grid_nodes or BlockwiseDenoiser.MAX_GRID_NODES)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_size_arguments(parser)
@@ -67,6 +77,10 @@ def main():
     )
     parser.add_argument("--attention", default="auto", choices=["auto", "banded", "gather"])
     parser.add_argument("--members", type=int, default=1, help="members per batch")
+    parser.add_argument("--chunk-edges", type=int, default=None,
+                        help="per_block: grid<->mesh edges per chunk (default BlockwiseDenoiser.MAX_EDGES)")
+    parser.add_argument("--chunk-grid-nodes", type=int, default=None,
+                        help="per_block: grid nodes per chunk (default BlockwiseDenoiser.MAX_GRID_NODES)")
     parser.add_argument("--calls", type=int, default=3, help="timed calls after the warm-up")
     parser.add_argument(
         "--breakdown",
@@ -85,6 +99,7 @@ def main():
     denoise = model.denoiser_fn(inputs, targets, forcings)  # graphs (cached on disk) and cells
     build = time.perf_counter() - start
     grid_model = next(iter(model._grid_models.values()))
+    _rechunk(grid_model, args)
     network = grid_model.denoiser.network
     x = rng.standard_normal((cfg.grid.num_lat * cfg.grid.num_lon, args.members, model.num_target_channels))
     x = x.astype(np.float32)
@@ -107,6 +122,7 @@ def main():
         "members": args.members,
         "mode": args.mode,
         "execution": grid_model.execution if args.mode == "graph" else "op by op",
+        "chunks (edges, grid nodes)": _chunks(grid_model),
         "attention": network.attention_implementation,
         "build s": round(build, 2),
         "first call s": round(first_call, 2),
@@ -116,6 +132,13 @@ def main():
         "output checksum": float(np.abs(first).mean()),
     }
     report("denoiser forward", row)
+
+
+def _chunks(grid_model) -> str:
+    forward = grid_model.forward
+    if not getattr(forward, "chunked", False):
+        return "none"
+    return f"{forward.encoder.edges[0][0].shape[0]}, {forward.encoder.grid_size}"
 
 
 if __name__ == "__main__":

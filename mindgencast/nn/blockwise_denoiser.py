@@ -73,11 +73,11 @@ class BlockwiseDenoiser:
       denoiser: the PreconditionedDenoiser.
       max_edges, max_grid_nodes: when the grid<->mesh graphs have more edges or grid nodes
         than this, the encoder and decoder run in chunks of at most this many
-        (:mod:`mindgencast.nn.chunked_interaction`; 1 deg: 4 and 6 edge chunks, 4 grid-node
+        (:mod:`mindgencast.nn.chunked_interaction`; 1 deg: 7 and 12 edge chunks, 8 grid-node
         chunks); None never chunks.
     """
 
-    MAX_EDGES, MAX_GRID_NODES = 32768, 16384
+    MAX_EDGES, MAX_GRID_NODES = 16384, 8192
 
     def __init__(self, denoiser: PreconditionedDenoiser, max_edges=MAX_EDGES, max_grid_nodes=MAX_GRID_NODES):
         from mindgencast.nn.sparse_transformer import TransformerBlock
