@@ -17,11 +17,11 @@ encoder (:class:`ChunkedEncoder`)
   4. mesh update: h_m + MLP([h_m, sum e']).
 
 decoder (:class:`ChunkedDecoder`)
-  1. the final conditioned norm of the mesh latents and their share ``h_m @ w_s``, the grid
-     latents' share ``h_g @ w_r``;
-  2. edge chunk: as encoder step 3, summed per grid node;
-  3. grid-node chunk: h_g + MLP([h_g, sum e']), the output MLP (F's raw output) and the
-     EDM preconditioning D = c_skip x + c_out F.
+  1. the final conditioned norm of the mesh latents and their share ``h_m @ w_s``;
+  2. per chunk of grid nodes, with the mesh->grid edges that enter it (grouped once, padded
+     to one size): edge embedding and update, the sum per grid node, h_g + MLP([h_g, sum e']),
+     the output MLP (F's raw output) and the EDM preconditioning D = c_skip x + c_out F. No
+     grid-sized partial sums: each chunk sums into its own nodes only.
 
 This is the split form of the edge MLP's first layer (``NormedMLP.edge_update``; exact up to
 float rounding, as are the chunked sums). Inference only.
@@ -176,30 +176,65 @@ class ChunkedEncoder:
         return self.update_cell(mesh, received, c), grid, c
 
 
-class _DecoderShares(nn.Cell):
-    """Final conditioned norm of the mesh latents; both node shares of the edge MLP."""
+def _receiver_chunks(features, senders, receivers, num_receivers: int, max_nodes: int, max_edges: int):
+    """Edges grouped by the chunk of receivers they enter, padded to one size K.
+
+    The receivers are cut into equal chunks of ``size`` nodes, as many as needed for at most
+    ``max_nodes`` nodes and (where the in-degree allows) ``max_edges`` edges per chunk. Returns
+    (chunks, size, [(features [K, F], senders [K], local receivers [K], weight [K]) per chunk]):
+    local receivers count from the chunk's first node; padding edges weigh 0."""
+    features, senders, receivers = (np.asarray(t.asnumpy()) for t in (features, senders, receivers))
+    order = np.argsort(receivers, kind="stable")
+    features, senders, receivers = features[order], senders[order], receivers[order]
+    degree = int(np.bincount(receivers, minlength=num_receivers).max())
+    chunks, size = chunk_layout(num_receivers, max_nodes)
+    while True:
+        bounds = np.searchsorted(receivers, np.arange(chunks + 1) * size)
+        count = int(np.diff(bounds).max())
+        if count <= max(max_edges, degree) or size <= 1:
+            break
+        chunks, size = chunk_layout(num_receivers, max(1, size // 2))
+    out = []
+    for i in range(chunks):
+        rows = slice(bounds[i], bounds[i + 1])
+        weight = np.ones(bounds[i + 1] - bounds[i], np.float32)
+        parts = (features[rows], senders[rows], receivers[rows] - i * size, weight)
+        out.append(tuple(Tensor(_pad_rows(np.ascontiguousarray(a), count)) for a in parts))
+    return chunks, size, out
+
+
+class _DecoderMeshShare(nn.Cell):
+    """Final conditioned norm of the mesh latents and their share of the edge MLP."""
 
     def __init__(self, denoiser):
         super().__init__(auto_prefix=False)
         self.denoiser = denoiser
 
-    def construct(self, mesh, grid, c):
+    def construct(self, mesh, c):
         net = self.denoiser.network
-        update = net.mesh2grid_gnn.processor_edges_0_mesh2grid
         mesh = net.mesh_transformer.final_norm(mesh, c)
         latent = mesh.shape[-1]
-        return update.project_block(mesh, latent, 2 * latent), update.project_block(grid, 2 * latent, None)
+        return net.mesh2grid_gnn.processor_edges_0_mesh2grid.project_block(mesh, latent, 2 * latent)
 
 
-class _DecoderGridChunk(nn.Cell):
-    """Grid-node chunk: node update, output MLP, preconditioning -> (denoised, raw)."""
+class _DecoderChunk(nn.Cell):
+    """One chunk of grid nodes and the edges into it: edge embedding and update, sum per
+    node, node update, output MLP, preconditioning -> (denoised, raw) [S, B, T]."""
 
-    def __init__(self, denoiser):
+    def __init__(self, denoiser, size: int):
         super().__init__(auto_prefix=False)
-        self.denoiser = denoiser
+        self.denoiser, self.size = denoiser, size
 
-    def construct(self, grid, received, noisy_targets, sigma, c):
+    def construct(self, features, senders, receivers, weight, mesh_share, grid, noisy_targets, sigma, c):
         dec = self.denoiser.network.mesh2grid_gnn
+        update = dec.processor_edges_0_mesh2grid
+        batch, latent = grid.shape[1], grid.shape[-1]
+        e = ops.broadcast_to(features.expand_dims(1), (features.shape[0], batch, features.shape[-1]))
+        e = dec.encoder_edges_mesh2grid(e, c)
+        grid_share = update.project_block(grid, 2 * latent, None)
+        e_new = update.edge_update_from_parts(
+            e, gather_nodes(mesh_share, senders), gather_nodes(grid_share, receivers), c)
+        received = aggregate_messages(e_new * weight.reshape((-1, 1, 1)), receivers, self.size)
         if dec.aggregate_normalization is not None:
             received = received / dec.aggregate_normalization
         grid = grid + dec.processor_nodes_0_grid_nodes(ops.concat([grid, received], axis=-1), c)
@@ -208,7 +243,8 @@ class _DecoderGridChunk(nn.Cell):
 
 
 class ChunkedDecoder:
-    """Decoder + preconditioning of a PreconditionedDenoiser in chunks (see module docstring).
+    """Decoder + preconditioning of a PreconditionedDenoiser in chunks of grid nodes, each
+    with the mesh->grid edges that enter it (module docstring).
 
     Call: (mesh [M, B, L], grid [G, B, L], c, noisy_targets [G, B, T], sigma [B]) ->
     (denoised, raw) [G, B, T], as BlockwiseDenoiser's decoder.
@@ -216,29 +252,22 @@ class ChunkedDecoder:
 
     def __init__(self, denoiser, max_edges: int, max_grid_nodes: int):
         net = denoiser.network
-        dec = net.mesh2grid_gnn
         self.num_grid = net.num_grid_nodes
-        self.grid_chunks, self.grid_size = chunk_layout(self.num_grid, max_grid_nodes)
-        self.edges = _edge_chunks(net.mesh2grid_edge_features, net.mesh2grid_senders, net.mesh2grid_receivers,
-                                  max_edges)
-        self.shares_cell = _DecoderShares(denoiser)
-        self.edge_cell = _EdgeChunk(dec.encoder_edges_mesh2grid, dec.processor_edges_0_mesh2grid, self.num_grid)
-        self.grid_cell = _DecoderGridChunk(denoiser)
+        self.grid_chunks, self.grid_size, self.edges = _receiver_chunks(
+            net.mesh2grid_edge_features, net.mesh2grid_senders, net.mesh2grid_receivers, self.num_grid,
+            max_grid_nodes, max_edges)
+        self.share_cell = _DecoderMeshShare(denoiser)
+        self.chunk_cell = _DecoderChunk(denoiser, self.grid_size)
 
     def __call__(self, mesh, grid, c, noisy_targets, sigma):
         sigma = sigma.astype(ms.float32)
-        mesh_share, grid_share = self.shares_cell(mesh, grid, c)
-        received = None
-        for features, senders, receivers, weight in self.edges:
-            part = self.edge_cell(features, senders, receivers, weight, mesh_share, grid_share, c)
-            received = part if received is None else received + part
+        mesh_share = self.share_cell(mesh, c)
         rows_total = self.grid_chunks * self.grid_size
-        grid, received = _pad_tensor(grid, rows_total), _pad_tensor(received, rows_total)
-        noisy = _pad_tensor(noisy_targets, rows_total)
+        grid, noisy = _pad_tensor(grid, rows_total), _pad_tensor(noisy_targets, rows_total)
         denoised, raw = [], []
-        for i in range(self.grid_chunks):
+        for i, (features, senders, receivers, weight) in enumerate(self.edges):
             rows = slice(i * self.grid_size, (i + 1) * self.grid_size)
-            d, r = self.grid_cell(grid[rows], received[rows], noisy[rows], sigma, c)
+            d, r = self.chunk_cell(features, senders, receivers, weight, mesh_share, grid[rows], noisy[rows], sigma, c)
             denoised.append(d)
             raw.append(r)
         return _concat_rows(denoised, self.num_grid), _concat_rows(raw, self.num_grid)
