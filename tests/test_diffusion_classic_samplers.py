@@ -165,6 +165,34 @@ def test_pc_bad_parameters_are_named(params, message):
         sample_pc(MIX_1D.denoise, geometric_sigmas(3), np.zeros((2, 1)), numpy_noise_source(0), **params)
 
 
+def test_pc_member_does_not_depend_on_its_batch():
+    """On a state with a batch of ensemble members the Langevin step size is per member, so a
+    member sampled alone equals the same member sampled beside others (noise keyed by member)."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    scale = np.array([0.5, 1.0, 2.0])  # members with different scores: a shared eps would mix them
+
+    def state(members):
+        return xr.Dataset({"t": (("batch", "lat"), 20.0 * rng.standard_normal((len(members), 7)))},
+                          coords={"member": ("batch", np.asarray(members))})
+
+    def denoise(x, sigma):  # exact D for N(0, scale^2) per member
+        s2 = xr.DataArray(scale[x["member"].values], dims="batch") ** 2
+        return x * (s2 / (s2 + sigma**2))
+
+    def noise(x, kind, i):
+        rows = [np.random.default_rng([int(m), 0 if kind == "churn" else 1, i]).standard_normal(x.sizes["lat"])
+                for m in x["member"].values]
+        return xr.Dataset({"t": (("batch", "lat"), np.stack(rows))}, coords=x.coords)
+
+    sigmas = np.array([20.0, 5.0, 1.0, 0.2, 0.0])
+    x_all = state([0, 1, 2])
+    together = sample_pc(denoise, sigmas, x_all, noise, snr=0.2, n_corrector_steps=2)
+    alone = sample_pc(denoise, sigmas, x_all.isel(batch=[1]), noise, snr=0.2, n_corrector_steps=2)
+    np.testing.assert_allclose(alone["t"].values[0], together["t"].values[1], rtol=1e-12)
+
+
 def test_registry_runs_ddpm_and_pc_and_rejects_unknown_parameters():
     assert SAMPLERS["ddpm"] is sample_ddpm and SAMPLERS["pc"] is sample_pc
     assert sampler_parameters("pc") == {"snr": 0.16, "n_corrector_steps": 1}

@@ -12,10 +12,12 @@ through Stochastic Differential Equations" (ICLR), sec. 4.2 and App. G. One step
         x  <- x + eps g + sqrt(2 eps) z
 
 r is the signal-to-noise ratio ``snr`` (Song et al.: 0.16 for VE on CIFAR-10), M the number of
-corrector steps. The norms run over the whole state, i.e. the rule of App. G applied to the
-joint state (a batch of independent samples is one state of the product distribution; the
-reference code averages per-sample norms instead). The step to sigma = 0 returns
-D(x; sigma_i) and is not corrected. Network evaluations: N + M (N - 1) for N steps.
+corrector steps. For an xarray state with a ``batch`` dimension (GenCast's ensemble members)
+the norms, and so eps, are taken per batch element: each member gets the rule of App. G on its
+own state, and a member's sample does not depend on which members share its batch (the
+reference code averages per-sample norms over the batch instead). Any other state (e.g. an
+array of toy samples) is one joint state. The step to sigma = 0 returns D(x; sigma_i) and is
+not corrected. Network evaluations: N + M (N - 1) for N steps.
 """
 
 from __future__ import annotations
@@ -44,11 +46,27 @@ def check_pc_params(snr: float, n_corrector_steps: int) -> None:
         raise ValueError(f"pc sampler: n_corrector_steps must be an integer >= 0, got {n_corrector_steps!r}")
 
 
-def langevin_step_size(score: Any, z: Any, snr: float, alpha: float = 1.0) -> float:
+def _batch_norms(x: Any, dim: str):
+    """Euclidean norm of each element along ``dim`` of an xarray state -> DataArray [dim]."""
+    arrays = list(x.data_vars.values()) if hasattr(x, "data_vars") else [x]
+    total = 0.0
+    for a in arrays:
+        others = [d for d in a.dims if d != dim]
+        total = total + (a.astype(np.float64) ** 2).sum(dim=others, skipna=True)
+    return total**0.5
+
+
+def langevin_step_size(score: Any, z: Any, snr: float, alpha: float = 1.0, per: Optional[str] = None):
     """eps = 2 alpha (snr ||z|| / ||score||)^2 (Song et al. 2021, Algorithm 4 / App. G).
 
-    A zero score (x at a mode) gives eps = 0 rather than a division by zero.
+    ``per``: a dimension of an xarray state (``"batch"``) to take the norms per element of,
+    giving eps as a DataArray over it; otherwise one float over the whole state. A zero score
+    (x at a mode) gives eps = 0 rather than a division by zero.
     """
+    if per is not None and per in getattr(score, "dims", ()):
+        score_norm, z_norm = _batch_norms(score, per), _batch_norms(z, per)
+        safe = score_norm.where(score_norm > 0, 1.0)
+        return (2.0 * alpha * (snr * z_norm / safe) ** 2).where(score_norm > 0, 0.0)
     score_norm = _norm(score)
     if score_norm == 0.0:
         return 0.0
@@ -94,6 +112,6 @@ def sample_pc(
         for j in range(int(n_corrector_steps)):
             score = (denoise(x, sigma_next) - x) * (1.0 / sigma_next**2)
             z = noise_source(x, "corrector", i * int(n_corrector_steps) + j)
-            eps = langevin_step_size(score, z, snr)
+            eps = langevin_step_size(score, z, snr, per="batch")  # per member (module docstring)
             x = x + eps * score + z * (2.0 * eps) ** 0.5
     return x
