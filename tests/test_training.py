@@ -121,3 +121,29 @@ def test_msrun_data_parallel_equals_one_process_on_the_union_batch(synthetic_tra
         assert step_1 == step == 2 and set(single) == set(dp)
         for key in dp:
             np.testing.assert_allclose(dp[key], single[key], rtol=0, atol=1e-6, err_msg=f"{name}: {key}")
+
+
+def test_small_noise_fraction_mixes_a_log_uniform_range_into_the_sigmas(synthetic_training_data):
+    """TrainConfig.small_noise_*: that fraction of examples draws sigma log-uniformly from
+    [min training sigma, small_noise_max]; fraction 0 leaves GenCast's draws untouched."""
+    from mindgencast.training.example_stream import ExampleStream
+
+    stats = NormalizationStats.load(synthetic_training_data["stats"])
+    examples = TrainingExamples(synthetic_training_data["store"], stats)
+    noise = builtin_config("gencast_tiny").noise_config
+    plain = ExampleStream(examples, noise, seed=4, length=400)
+    off = ExampleStream(examples, noise, seed=4, length=400, small_noise=(0.0, 1.0))
+    mixed = ExampleStream(examples, noise, seed=4, length=400, small_noise=(0.5, 1.0))
+    positions = range(0, 400, 2)
+    s_plain = np.array([plain[p][4] for p in positions])
+    np.testing.assert_array_equal(s_plain, [off[p][4] for p in positions])
+    s_mixed = np.array([mixed[p][4] for p in positions])
+    changed = s_mixed != s_plain
+    assert 0.35 < changed.mean() < 0.65  # about half the examples
+    low = noise.training_min_noise_level
+    assert (s_mixed[changed] >= low * (1 - 1e-6)).all() and (s_mixed[changed] <= 1.0 * (1 + 1e-6)).all()
+    # log-uniform: the log sigmas of the replaced draws spread evenly over [log 0.02, log 1]
+    u = (np.log(s_mixed[changed]) - np.log(low)) / -np.log(low)
+    assert abs(u.mean() - 0.5) < 0.1 and (u < 0.25).mean() > 0.12
+    with pytest.raises(ValueError, match="small_noise_fraction"):
+        TrainConfig(small_noise_fraction=1.5)

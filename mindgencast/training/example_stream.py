@@ -34,14 +34,18 @@ class ExampleStream:
       fixed_noise_levels: if True, example p of n gets the (p + 0.5) / n quantile of the
         training distribution (validation: fixed, stratified sigmas).
       length: positions this source serves.
+      small_noise: ``(fraction, sigma_max)``: that fraction of the examples draws sigma
+        log-uniformly from [training_min_noise_level, sigma_max] (TrainConfig.small_noise_*);
+        None or fraction 0: GenCast's distribution only (and the same draws as without it).
 
     ``source[p]`` -> ``(inputs [N, C_in], targets [N, C], forcings [N, C_f], noise [N, C],
     sigma [])`` float32, N = num_lat * num_lon.
     """
 
     def __init__(self, examples, noise_config, seed: int, shuffle: bool = True, fixed_noise_levels: bool = False,
-                 length: int = 0):
+                 length: int = 0, small_noise=None):
         self.examples, self.noise_config, self.seed = examples, noise_config, int(seed)
+        self.small_noise = small_noise if small_noise is not None and small_noise[0] > 0 else None
         self.shuffle, self.fixed_noise_levels, self.length = shuffle, fixed_noise_levels, int(length)
         self.num_examples = len(examples)
         self.lat, self.lon = examples.store.lat, examples.store.lon
@@ -69,6 +73,12 @@ class ExampleStream:
         if self.fixed_noise_levels:
             u = np.array([(position + 0.5) / max(1, self.length)])
         sigma = np.float32(training_noise_levels(self.noise_config, u)[0])
+        if self.small_noise is not None and not self.fixed_noise_levels:
+            fraction, sigma_max = self.small_noise
+            pick, v = rng.uniform(size=2)
+            if pick < fraction:
+                low = np.log(self.noise_config.training_min_noise_level)
+                sigma = np.float32(np.exp(low + v * (np.log(sigma_max) - low)))
         noise = spherical_white_noise(rng, self.lat, self.lon, channels).reshape(channels, -1).T
         return inputs, targets, forcings, np.ascontiguousarray(noise, np.float32), sigma
 

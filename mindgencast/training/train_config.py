@@ -51,6 +51,11 @@ class TrainConfig:
         ``loss_scale_window`` finite steps).
       loss_scale_window: finite steps before the float16 loss scale doubles.
       num_workers: dataset workers reading and normalising examples.
+      small_noise_fraction: fraction of the examples whose noise level is drawn log-uniformly
+        from [training_min_noise_level, small_noise_max] instead of from GenCast's rho
+        distribution (0: GenCast's distribution only). Puts training weight on the small
+        noise levels that remove the last grid-scale noise (docs/training_study.md).
+      small_noise_max: upper end of that log-uniform range.
     """
 
     steps: int = 1000
@@ -76,6 +81,8 @@ class TrainConfig:
     initial_loss_scale: float = 4096.0
     loss_scale_window: int = 1000
     num_workers: int = 1
+    small_noise_fraction: float = 0.0
+    small_noise_max: float = 1.0
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "grad_accumulation", "log_every", "checkpoint_every", "keep",
@@ -91,6 +98,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"TrainConfig.precision {self.precision!r} must be one of {PRECISIONS}")
+        if not 0.0 <= self.small_noise_fraction <= 1.0:
+            raise ValueError(f"TrainConfig.small_noise_fraction must be in [0, 1], got {self.small_noise_fraction}")
+        if not self.small_noise_max > 0:
+            raise ValueError(f"TrainConfig.small_noise_max must be > 0, got {self.small_noise_max}")
         if not self.initial_loss_scale >= 1:
             raise ValueError(f"TrainConfig.initial_loss_scale must be >= 1, got {self.initial_loss_scale}")
 

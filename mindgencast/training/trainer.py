@@ -242,7 +242,8 @@ def train(model, store, stats: NormalizationStats, config: TrainConfig, rank: in
     start_step = trainer.state.step
     noise_config = getattr(model.config, "noise_config", None)  # None: deterministic (GraphCast)
     total_positions = config.steps * config.batch_size
-    stream = ExampleStream(examples, noise_config, config.seed, length=total_positions)
+    stream = ExampleStream(examples, noise_config, config.seed, length=total_positions,
+                           small_noise=(config.small_noise_fraction, config.small_noise_max))
     positions = rank_positions(start_step, config.steps, config.batch_size, num_ranks, rank,
                                config.grad_accumulation)
     validation = None

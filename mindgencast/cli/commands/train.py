@@ -22,7 +22,8 @@ _FLAGS = {"steps": "steps", "batch_size": "batch_size", "lr": "learning_rate", "
           "warmup_steps": "warmup_steps", "weight_decay": "weight_decay", "seed": "seed", "log_every": "log_every",
           "checkpoint_every": "checkpoint_every", "keep": "keep", "validate_every": "validate_every",
           "grad_accumulation": "grad_accumulation", "ema_decay": "ema_decay", "precision": "precision",
-          "num_workers": "num_workers", "validation_examples": "validation_examples"}
+          "num_workers": "num_workers", "validation_examples": "validation_examples",
+          "small_noise_fraction": "small_noise_fraction", "small_noise_max": "small_noise_max"}
 
 
 def add_arguments(parser):
@@ -47,6 +48,11 @@ def add_arguments(parser):
                         help="steps of linear learning-rate warm-up (default: 50)")
     parser.add_argument("--weight-decay", type=float, default=None, help="AdamW decoupled weight decay (default: 0.1)")
     parser.add_argument("--ema-decay", type=float, default=None, help="EMA of the weights, 0 = off (default: 0)")
+    parser.add_argument("--small-noise-fraction", type=float, default=None,
+                        help="fraction of examples with sigma log-uniform in [min training sigma, "
+                             "--small-noise-max] instead of GenCast's distribution (default: 0)")
+    parser.add_argument("--small-noise-max", type=float, default=None,
+                        help="upper end of that log-uniform sigma range (default: 1.0)")
     parser.add_argument("--precision", default=None, choices=["float32", "float16", "bfloat16"],
                         help="matmul dtype (default: float32; float16 uses loss scaling; bfloat16 on Ascend)")
     parser.add_argument("--seed", type=int, default=None,
