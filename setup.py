@@ -30,7 +30,8 @@ setup(
     # configs/ (the published and tiny model configs) ships as mindgencast.configs.
     packages=find_packages(include=["mindgencast", "mindgencast.*"]) + ["mindgencast.configs"],
     package_dir={"mindgencast.configs": "configs"},
-    package_data={"mindgencast.configs": ["*.yaml"]},
+    package_data={"mindgencast.configs": ["*.yaml"],
+                  "mindgencast.pretrained": ["*.md", "*/*.ckpt", "*/*.yaml"]},
     install_requires=_requirements(),
     extras_require={
         "test": ["pytest>=7", "properscoring==0.1", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29",

@@ -23,7 +23,13 @@ __all__ = ["DemoConfig", "run_demo"]
 
 @dataclasses.dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of the demo (the defaults take a few minutes on a 2-core CPU)."""
+    """Sizes of the demo (the defaults take a few minutes on a 2-core CPU).
+
+    ``train=False`` (the default) forecasts with the checkpoint shipped in
+    :mod:`mindgencast.pretrained`; ``train=True`` (``mindgencast demo --train``) trains the tiny
+    GenCast from scratch for ``train_steps`` first, as does ``graphcast=True``. The initial time
+    is ``train_days + 10.5`` days after 2000-01-01 either way (held out from the shipped model's
+    2001 training year and from the demo's own training days)."""
 
     train_days: int = 120
     train_steps: int = 300
@@ -35,6 +41,7 @@ class DemoConfig:
     seed: int = 0
     graphcast: bool = False
     graphcast_train_steps: int = 0  # 0: as many as GenCast's
+    train: bool = False  # False: forecast with the shipped checkpoint (mindgencast/pretrained)
 
 
     @classmethod
@@ -84,27 +91,38 @@ def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Call
     start = time.time()
     cfg = builtin_config("gencast_tiny")
     task = cfg.task_config
+    training = config.train or config.graphcast  # the GraphCast comparison's 6-hourly world is another law
+    if not training and config.seed != 0:
+        raise ValueError(f"the shipped checkpoint was trained on the seed-0 world, not seed {config.seed}: "
+                         "add --train to train the tiny GenCast on this world")
     total = 8 if config.graphcast else 6
     every = "6" if config.graphcast else "12"
 
-    say(f"[1/{total}] synthetic world: {cfg.grid.resolution:g} deg grid, {len(task.pressure_levels)} levels, "
-        f"{config.train_days} days of {every}-hourly training data")
+    say(f"[1/{total}] synthetic world: {cfg.grid.resolution:g} deg grid, {len(task.pressure_levels)} levels"
+        + (f", {config.train_days} days of {every}-hourly training data" if training else ""))
     world_task = task
     if config.graphcast:
         from mindgencast import demo_graphcast
 
         world_task = demo_graphcast.comparison_task(task, builtin_config("graphcast_tiny").task_config)
     world = SyntheticWorld(world_task, cfg.grid.resolution, seed=config.seed, time_step=f"{every}h")
-    world_data = world.generate("2000-01-01", days=config.train_days)
-    train_data = world_data.isel(time=slice(None, None, 2)) if config.graphcast else world_data
     world.write_stats(path("stats"))
-    write_store(path("store.h5"), train_data, task)
+    if training:
+        world_data = world.generate("2000-01-01", days=config.train_days)
+        train_data = world_data.isel(time=slice(None, None, 2)) if config.graphcast else world_data
+        write_store(path("store.h5"), train_data, task)
+        say(f"[2/{total}] training the tiny GenCast for {config.train_steps} steps (batch {config.batch_size})")
+        history = run_training("gencast_tiny", path("store.h5"), path("stats"), path("checkpoint"),
+                               steps=config.train_steps, batch_size=config.batch_size,
+                               learning_rate=config.learning_rate, warmup_steps=max(1, config.train_steps // 10),
+                               seed=config.seed, log_every=max(1, config.train_steps // 6), log=say)
+        checkpoint = path("checkpoint")
+    else:
+        from mindgencast.pretrained import pretrained_path
 
-    say(f"[2/{total}] training the tiny GenCast for {config.train_steps} steps (batch {config.batch_size})")
-    history = run_training("gencast_tiny", path("store.h5"), path("stats"), path("checkpoint"),
-                           steps=config.train_steps, batch_size=config.batch_size,
-                           learning_rate=config.learning_rate, warmup_steps=max(1, config.train_steps // 10),
-                           seed=config.seed, log_every=max(1, config.train_steps // 6), log=say)
+        checkpoint, history = str(pretrained_path()), []
+        say(f"[2/{total}] the shipped checkpoint {checkpoint}: the tiny GenCast trained by this project on "
+            "2001 of this world (mindgencast/pretrained/README.md); `mindgencast demo --train` trains one instead")
 
     truth_start = pd.Timestamp("2000-01-01") + pd.Timedelta(days=config.train_days + 10)
     init_time = truth_start + pd.Timedelta(hours=12)
@@ -112,7 +130,7 @@ def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Call
     truth.to_netcdf(path("truth.nc"))
     say(f"[3/{total}] {config.members}-member forecast from {init_time:%Y-%m-%d %H:%M}, "
         f"{config.forecast_steps} x 12 h, DPM-Solver++ 2S with {config.sampler_steps} noise levels")
-    job = ForecastJob.prepare(path("checkpoint"), path("stats"), truth, init_time=init_time)
+    job = ForecastJob.prepare(checkpoint, path("stats"), truth, init_time=init_time)
     job.run(path("forecast.nc"), steps=config.forecast_steps, members=config.members,
             members_per_batch=config.members, seed=config.seed, sampler_steps=config.sampler_steps,
             ensemble_stats=config.members > 1, progress=log is not None)
@@ -137,7 +155,9 @@ def run_demo(out_dir: str, config: DemoConfig = DemoConfig(), log: Optional[Call
     plot_maps(forecast, "2m_temperature", lead, num_members=min(3, config.members), out_dir=path("plots"))
     plot_maps(forecast, "geopotential", lead, level=500, num_members=min(3, config.members), out_dir=path("plots"))
 
-    summary = {"out_dir": out_dir, "train_loss_first": history[0]["loss"], "train_loss_last": history[-1]["loss"],
+    summary = {"out_dir": out_dir, "checkpoint": checkpoint,
+               "train_loss_first": history[0]["loss"] if history else None,
+               "train_loss_last": history[-1]["loss"] if history else None,
                "headline": _headline(scores, persistence)}
     if config.graphcast:
         summary["comparison"] = _graphcast_comparison(config, world_data, truth, init_time, forecast, path, say,

@@ -1,9 +1,11 @@
-"""The built-in end-to-end demo on the tiny model and the synthetic world: generate data and
-statistics, train, forecast an ensemble to CF NetCDF, score it against the truth, the exact
-oracle ensemble and persistence, and draw maps and a scorecard.
+"""The built-in end-to-end demo on the tiny model and the synthetic world: forecast an
+ensemble with the tiny GenCast this project trained and ships (mindgencast/pretrained), or
+with --train one trained here from scratch, to CF NetCDF; score it against the truth, the
+exact oracle ensemble and persistence; draw maps and a scorecard.
 
-Writes into --out: truth.nc, stats/, store.h5, checkpoint/, forecast.nc, oracle.nc,
-scores_vs_oracle.nc, scores_vs_persistence.nc and plots/. With --graphcast it also trains
+Writes into --out: truth.nc, stats/, forecast.nc, oracle.nc, scores_vs_oracle.nc,
+scores_vs_persistence.nc and plots/ (with --train also store.h5 and the training run
+checkpoint/). With --graphcast it also trains
 the tiny GraphCast on the same (then 6-hourly) world and writes graphcast_run/,
 forecast_graphcast.nc, scores_gencast_vs_graphcast.nc, gencast_vs_graphcast.csv and
 plots/gencast_vs_graphcast.png: GenCast's ensemble CRPS vs GraphCast's MAE and the
@@ -18,8 +20,12 @@ HELP = "run the end-to-end demo (synthetic world, train, forecast, evaluate)"
 def add_arguments(parser):
     parser.add_argument("--out", default="mindgencast_demo", help="new output directory (default mindgencast_demo)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: seconds instead of minutes")
-    parser.add_argument("--train-steps", type=int, default=None, help="override the number of training steps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train", action="store_true",
+                        help="train the tiny GenCast from scratch (300 steps) instead of using the shipped checkpoint")
+    parser.add_argument("--train-steps", type=int, default=None,
+                        help="training steps with --train (default: 300; 10 with --quick)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="synthetic world and sampling seed; other than 0 needs --train (default: 0)")
     parser.add_argument("--graphcast", action="store_true",
                         help="also train the tiny GraphCast on the same world and compare it with GenCast")
     parser.add_argument("--graphcast-train-steps", type=int, default=None,
@@ -35,6 +41,8 @@ def run(args) -> int:
     changes = {"seed": args.seed}
     if args.train_steps is not None:
         changes["train_steps"] = args.train_steps
+    if args.train:
+        changes["train"] = True
     if args.graphcast:
         changes["graphcast"] = True
     if args.graphcast_train_steps is not None:
