@@ -102,6 +102,19 @@ def progress_features(name: str, dims: tuple[str, ...], progress: np.ndarray) ->
     }
 
 
+def _valid_times(ds: xr.Dataset, what: str) -> xr.DataArray:
+    """The valid times: the ``datetime`` coordinate (example-batch layout) or a datetime64
+    ``time`` coordinate (plain layout); else an error saying ``what`` cannot be computed."""
+    if "datetime" in ds.coords:
+        return ds.coords["datetime"]
+    if "time" in ds.coords and np.issubdtype(ds.coords["time"].dtype, np.datetime64):
+        return ds.coords["time"]
+    raise ValueError(
+        f"cannot compute {what}: the dataset needs a 'datetime' coordinate "
+        "(example-batch layout) or a datetime64 'time' coordinate (plain layout)"
+    )
+
+
 def add_derived_forcings(ds: xr.Dataset, names=DERIVED_FORCINGS) -> xr.Dataset:
     """Returns ``ds`` plus the requested derived forcings that it does not already hold.
 
@@ -118,15 +131,7 @@ def add_derived_forcings(ds: xr.Dataset, names=DERIVED_FORCINGS) -> xr.Dataset:
     wanted = [n for n in names if n in DERIVED_FORCINGS and n not in ds.data_vars]
     if not wanted:
         return ds
-    if "datetime" in ds.coords:
-        datetime = ds.coords["datetime"]
-    elif "time" in ds.coords and np.issubdtype(ds.coords["time"].dtype, np.datetime64):
-        datetime = ds.coords["time"]
-    else:
-        raise ValueError(
-            f"cannot compute {', '.join(wanted)}: the dataset needs a 'datetime' coordinate "
-            "(example-batch layout) or a datetime64 'time' coordinate (plain layout)"
-        )
+    datetime = _valid_times(ds, ", ".join(wanted))
     seconds = seconds_since_epoch(datetime.values)
     new = {}
     if any(n.startswith("year_progress") for n in wanted):
@@ -150,12 +155,7 @@ def add_time_derived(ds: xr.Dataset, names=DERIVABLE_FROM_TIME) -> xr.Dataset:
         return out
     from mindgencast.data.solar_radiation import toa_incident_solar_radiation
 
-    if "datetime" in out.coords:
-        datetime = out.coords["datetime"]
-    elif "time" in out.coords and np.issubdtype(out.coords["time"].dtype, np.datetime64):
-        datetime = out.coords["time"]
-    else:
-        raise ValueError(f"cannot compute {TISR}: the dataset needs a 'datetime' or datetime64 'time' coordinate")
+    datetime = _valid_times(out, TISR)
     if "lat" not in out.coords or "lon" not in out.coords:
         raise ValueError(f"cannot compute {TISR}: the dataset needs 'lat' and 'lon' coordinates")
     values = toa_incident_solar_radiation(np.asarray(datetime.values, "datetime64[ns]"), out["lat"].values,

@@ -62,6 +62,15 @@ def _edge_chunks(features, senders, receivers, max_chunk):
     return [tuple(Tensor(a[i * size:(i + 1) * size]) for a in padded) for i in range(chunks)]
 
 
+class _Part(nn.Cell):
+    """One piece of the denoiser's computation, compiled as its own graph; holds the
+    PreconditionedDenoiser whose cells (and parameters) it uses."""
+
+    def __init__(self, denoiser):
+        super().__init__(auto_prefix=False)
+        self.denoiser = denoiser
+
+
 class _EdgeChunk(nn.Cell):
     """One chunk of edges: embed, update from the node shares, sum per receiver.
 
@@ -83,12 +92,8 @@ class _EdgeChunk(nn.Cell):
         return aggregate_messages(e_new * weight.reshape((-1, 1, 1)), receivers, self.num_receivers)
 
 
-class _EncoderGridChunk(nn.Cell):
+class _EncoderGridChunk(_Part):
     """Grid-node chunk of the encoder -> (updated grid latents, their share of the edge MLP)."""
-
-    def __init__(self, denoiser):
-        super().__init__(auto_prefix=False)
-        self.denoiser = denoiser
 
     def construct(self, conditioning, noisy_targets, grid_features, sigma, c):
         enc = self.denoiser.network.grid2mesh_gnn
@@ -101,12 +106,8 @@ class _EncoderGridChunk(nn.Cell):
         return grid + enc.processor_nodes_0_grid_nodes(grid, c), share
 
 
-class _EncoderMesh(nn.Cell):
+class _EncoderMesh(_Part):
     """sigma -> (noise encoding c, mesh-node embedding, its share of the edge MLP)."""
-
-    def __init__(self, denoiser):
-        super().__init__(auto_prefix=False)
-        self.denoiser = denoiser
 
     def construct(self, sigma, batch_like):
         net = self.denoiser.network
@@ -117,10 +118,8 @@ class _EncoderMesh(nn.Cell):
         return c, mesh, enc.processor_edges_0_grid2mesh.project_block(mesh, 2 * latent, None)
 
 
-class _EncoderMeshUpdate(nn.Cell):
-    def __init__(self, denoiser):
-        super().__init__(auto_prefix=False)
-        self.denoiser = denoiser
+class _EncoderMeshUpdate(_Part):
+    """Mesh-node update from the summed messages -> updated mesh latents [M, B, L]."""
 
     def construct(self, mesh, received, c):
         enc = self.denoiser.network.grid2mesh_gnn
@@ -203,12 +202,8 @@ def _receiver_chunks(features, senders, receivers, num_receivers: int, max_nodes
     return chunks, size, out
 
 
-class _DecoderMeshShare(nn.Cell):
+class _DecoderMeshShare(_Part):
     """Final conditioned norm of the mesh latents and their share of the edge MLP."""
-
-    def __init__(self, denoiser):
-        super().__init__(auto_prefix=False)
-        self.denoiser = denoiser
 
     def construct(self, mesh, c):
         net = self.denoiser.network
@@ -217,13 +212,13 @@ class _DecoderMeshShare(nn.Cell):
         return net.mesh2grid_gnn.processor_edges_0_mesh2grid.project_block(mesh, latent, 2 * latent)
 
 
-class _DecoderChunk(nn.Cell):
+class _DecoderChunk(_Part):
     """One chunk of grid nodes and the edges into it: edge embedding and update, sum per
     node, node update, output MLP, preconditioning -> (denoised, raw) [S, B, T]."""
 
     def __init__(self, denoiser, size: int):
-        super().__init__(auto_prefix=False)
-        self.denoiser, self.size = denoiser, size
+        super().__init__(denoiser)
+        self.size = size
 
     def construct(self, features, senders, receivers, weight, mesh_share, grid, noisy_targets, sigma, c):
         dec = self.denoiser.network.mesh2grid_gnn
