@@ -16,8 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from mindgencast.graphs import grid_mesh_connectivity, structural_features
-from mindgencast.graphs.builder import _check_inputs
+from mindgencast.graphs.builder import _check_inputs, grid_mesh_graphs
 from mindgencast.graphs.icosahedral_mesh import faces_to_edges, mesh_hierarchy
 
 __all__ = ["GraphCastGraphs", "build_graphcast_graphs"]
@@ -95,17 +94,8 @@ def build_graphcast_graphs(
     level = np.concatenate([np.full(m.num_faces, s) for s, m in enumerate(meshes)])
     edge_level = np.concatenate([level, level, level])
 
-    finest_senders, finest_receivers = faces_to_edges(finest.faces)
-    # float32 like the reference: it decides the edges at the radius boundary
-    longest = np.linalg.norm(finest.vertices[finest_senders] - finest.vertices[finest_receivers], axis=-1).max()
-    query_radius = float(longest * np.float32(radius_query_fraction_edge_length))
-
-    mesh_lat, mesh_lon = structural_features.lat_lon_of_positions(finest.vertices)
-    grid_lon_2d, grid_lat_2d = np.meshgrid(lon, lat)
-    grid_lat_n, grid_lon_n = grid_lat_2d.reshape(-1), grid_lon_2d.reshape(-1)
-    grid_xyz = grid_mesh_connectivity.grid_positions(lat, lon)
-    g2m_grid, g2m_mesh = grid_mesh_connectivity.radius_query_edges(grid_xyz, finest.vertices, query_radius)
-    m2g_grid, m2g_mesh = grid_mesh_connectivity.containing_triangle_edges(grid_xyz, finest, tie_breaking)
+    g = grid_mesh_graphs(lat, lon, finest, senders, receivers, radius_query_fraction_edge_length, tie_breaking)
+    del g["mesh_lat"], g["mesh_lon"]
     return GraphCastGraphs(
         grid_lat=lat,
         grid_lon=lon,
@@ -116,20 +106,5 @@ def build_graphcast_graphs(
         mesh_senders=senders.astype(np.int32),
         mesh_receivers=receivers.astype(np.int32),
         mesh_edge_level=edge_level.astype(np.int32),
-        mesh_node_features=structural_features.node_features(mesh_lat, mesh_lon),
-        mesh_edge_features=structural_features.edge_features(
-            mesh_lat, mesh_lon, mesh_lat, mesh_lon, senders, receivers
-        ),
-        grid_node_features=structural_features.node_features(grid_lat_n, grid_lon_n),
-        grid2mesh_senders=g2m_grid.astype(np.int32),
-        grid2mesh_receivers=g2m_mesh.astype(np.int32),
-        grid2mesh_edge_features=structural_features.edge_features(
-            grid_lat_n, grid_lon_n, mesh_lat, mesh_lon, g2m_grid, g2m_mesh
-        ),
-        mesh2grid_senders=m2g_mesh.astype(np.int32),
-        mesh2grid_receivers=m2g_grid.astype(np.int32),
-        mesh2grid_edge_features=structural_features.edge_features(
-            mesh_lat, mesh_lon, grid_lat_n, grid_lon_n, m2g_mesh, m2g_grid
-        ),
-        query_radius=query_radius,
+        **g,
     )

@@ -20,7 +20,7 @@ from mindgencast.graphs import attention_neighbourhood, grid_mesh_connectivity, 
 from mindgencast.graphs.banded_permutation import permute_mesh_to_banded
 from mindgencast.graphs.icosahedral_mesh import faces_to_edges, finest_mesh
 
-__all__ = ["GenCastGraphs", "build_gencast_graphs", "graphs_for_config", "with_mesh2grid_edges"]
+__all__ = ["GenCastGraphs", "build_gencast_graphs", "graphs_for_config", "with_mesh2grid_edges", "grid_mesh_graphs"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)  # arrays: compare field by field
@@ -214,6 +214,49 @@ def with_mesh2grid_edges(graphs: GenCastGraphs, mesh_indices: np.ndarray, grid_i
     )
 
 
+def grid_mesh_graphs(lat, lon, mesh, mesh_senders, mesh_receivers, radius_query_fraction_edge_length: float,
+                     tie_breaking: str) -> dict:
+    """The structure shared by GenCast's and GraphCast's graphs, as GraphGenerator builds it.
+
+    Args:
+      lat, lon: the grid (degrees); mesh: the finest icosahedral mesh (its vertices set the
+        grid -> mesh radius and the mesh -> grid containing triangles); mesh_senders,
+        mesh_receivers: the processor's mesh edges (GenCast: the finest mesh's; GraphCast:
+        the multimesh's); radius fraction and tie rule as the configs.
+
+    Returns:
+      dict with ``mesh_lat``, ``mesh_lon``, ``query_radius``, ``mesh_node_features``,
+      ``mesh_edge_features``, ``grid_node_features`` and ``grid2mesh_*`` / ``mesh2grid_*``
+      ``senders``, ``receivers``, ``edge_features``.
+    """
+    finest_senders, finest_receivers = faces_to_edges(mesh.faces)
+    # float32 arithmetic like the reference: it sets the edges at the radius boundary.
+    edge_lengths = np.linalg.norm(mesh.vertices[finest_senders] - mesh.vertices[finest_receivers], axis=-1)
+    query_radius = float(edge_lengths.max() * np.float32(radius_query_fraction_edge_length))
+
+    mesh_lat, mesh_lon = structural_features.lat_lon_of_positions(mesh.vertices)
+    grid_lon_2d, grid_lat_2d = np.meshgrid(lon, lat)
+    grid_lat_n, grid_lon_n = grid_lat_2d.reshape(-1), grid_lon_2d.reshape(-1)
+    grid_xyz = grid_mesh_connectivity.grid_positions(lat, lon)
+    g2m_grid, g2m_mesh = grid_mesh_connectivity.radius_query_edges(grid_xyz, mesh.vertices, query_radius)
+    m2g_grid, m2g_mesh = grid_mesh_connectivity.containing_triangle_edges(grid_xyz, mesh, tie_breaking)
+    edge_features = structural_features.edge_features
+    return dict(
+        mesh_lat=mesh_lat,
+        mesh_lon=mesh_lon,
+        query_radius=query_radius,
+        mesh_node_features=structural_features.node_features(mesh_lat, mesh_lon),
+        mesh_edge_features=edge_features(mesh_lat, mesh_lon, mesh_lat, mesh_lon, mesh_senders, mesh_receivers),
+        grid_node_features=structural_features.node_features(grid_lat_n, grid_lon_n),
+        grid2mesh_senders=g2m_grid.astype(np.int32),
+        grid2mesh_receivers=g2m_mesh.astype(np.int32),
+        grid2mesh_edge_features=edge_features(grid_lat_n, grid_lon_n, mesh_lat, mesh_lon, g2m_grid, g2m_mesh),
+        mesh2grid_senders=m2g_mesh.astype(np.int32),
+        mesh2grid_receivers=m2g_grid.astype(np.int32),
+        mesh2grid_edge_features=edge_features(mesh_lat, mesh_lon, grid_lat_n, grid_lon_n, m2g_mesh, m2g_grid),
+    )
+
+
 def _build(
     lat: np.ndarray,
     lon: np.ndarray,
@@ -224,17 +267,8 @@ def _build(
 ) -> GenCastGraphs:
     mesh, permutation = permute_mesh_to_banded(finest_mesh(mesh_size))
     mesh_senders, mesh_receivers = faces_to_edges(mesh.faces)
-    # float32 arithmetic like the reference: it sets the edges at the radius boundary.
-    edge_lengths = np.linalg.norm(mesh.vertices[mesh_senders] - mesh.vertices[mesh_receivers], axis=-1)
-    query_radius = float(edge_lengths.max() * np.float32(radius_query_fraction_edge_length))
-
-    mesh_lat, mesh_lon = structural_features.lat_lon_of_positions(mesh.vertices)
-    grid_lon_2d, grid_lat_2d = np.meshgrid(lon, lat)
-    grid_nodes_lat, grid_nodes_lon = grid_lat_2d.reshape(-1), grid_lon_2d.reshape(-1)
-    grid_xyz = grid_mesh_connectivity.grid_positions(lat, lon)
-
-    g2m_grid, g2m_mesh = grid_mesh_connectivity.radius_query_edges(grid_xyz, mesh.vertices, query_radius)
-    m2g_grid, m2g_mesh = grid_mesh_connectivity.containing_triangle_edges(grid_xyz, mesh, tie_breaking)
+    g = grid_mesh_graphs(lat, lon, mesh, mesh_senders, mesh_receivers, radius_query_fraction_edge_length,
+                         tie_breaking)
     neighbours, neighbour_mask = attention_neighbourhood.k_hop_neighbours(
         mesh_senders, mesh_receivers, mesh.num_vertices, attention_k_hop
     )
@@ -247,26 +281,11 @@ def _build(
         mesh_vertices=mesh.vertices.astype(np.float64),
         mesh_faces=mesh.faces.astype(np.int32),
         mesh_permutation=permutation.astype(np.int32),
-        mesh_nodes_lat=mesh_lat,
-        mesh_nodes_lon=mesh_lon,
+        mesh_nodes_lat=g.pop("mesh_lat"),
+        mesh_nodes_lon=g.pop("mesh_lon"),
         mesh_senders=mesh_senders.astype(np.int32),
         mesh_receivers=mesh_receivers.astype(np.int32),
-        mesh_node_features=structural_features.node_features(mesh_lat, mesh_lon),
-        mesh_edge_features=structural_features.edge_features(
-            mesh_lat, mesh_lon, mesh_lat, mesh_lon, mesh_senders, mesh_receivers
-        ),
-        grid_node_features=structural_features.node_features(grid_nodes_lat, grid_nodes_lon),
-        grid2mesh_senders=g2m_grid.astype(np.int32),
-        grid2mesh_receivers=g2m_mesh.astype(np.int32),
-        grid2mesh_edge_features=structural_features.edge_features(
-            grid_nodes_lat, grid_nodes_lon, mesh_lat, mesh_lon, g2m_grid, g2m_mesh
-        ),
-        mesh2grid_senders=m2g_mesh.astype(np.int32),
-        mesh2grid_receivers=m2g_grid.astype(np.int32),
-        mesh2grid_edge_features=structural_features.edge_features(
-            mesh_lat, mesh_lon, grid_nodes_lat, grid_nodes_lon, m2g_mesh, m2g_grid
-        ),
-        query_radius=query_radius,
+        **g,
         attention_neighbours=neighbours,
         attention_neighbour_mask=neighbour_mask,
         mesh2grid_tie_breaking=tie_breaking,
