@@ -66,6 +66,24 @@ def save_converted(checkpoint: Checkpoint, out_dir: str | os.PathLike, source: s
             shutil.rmtree(tmp)
 
 
+def read_converted(path: str, meta: dict, config_cls: type, name_rules: tuple):
+    """(config, params with DeepMind's names) of a converted directory whose checkpoint.yaml
+    is ``meta``: the format version, the config (as ``config_cls``) and the weights checked,
+    each failure a CheckpointError naming the file."""
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path!r} has format_version {meta.get('format_version')!r}; this mindgencast "
+                              f"reads version {FORMAT_VERSION}: convert the .npz again")
+    try:
+        config = load_config(os.path.join(path, _CONFIG), config_cls)
+    except ConfigError as e:
+        raise CheckpointError(f"unsupported config in {path!r}: {e}") from None
+    try:
+        loaded = ms.load_checkpoint(os.path.join(path, _WEIGHTS))
+    except Exception as e:  # MindSpore raises ValueError/RuntimeError on corrupt files
+        raise CheckpointError(f"{path!r}: {_WEIGHTS} is unreadable ({e}); convert the .npz again") from None
+    return config, {mindspore_to_jax(name, name_rules): p.asnumpy() for name, p in loaded.items()}
+
+
 def load_converted(path: str | os.PathLike) -> Checkpoint:
     """Reads a directory written by :func:`save_converted` back into a :class:`Checkpoint`."""
     path = os.fspath(path)
@@ -79,18 +97,7 @@ def load_converted(path: str | os.PathLike) -> Checkpoint:
         from mindgencast.graphcast.checkpoint import load_graphcast_converted
 
         return load_graphcast_converted(path, meta)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path!r} has format_version {meta.get('format_version')!r}; this mindgencast "
-                              f"reads version {FORMAT_VERSION}: convert the .npz again")
-    try:
-        config: GenCastConfig = load_config(os.path.join(path, _CONFIG))
-    except ConfigError as e:
-        raise CheckpointError(f"unsupported config in {path!r}: {e}") from None
-    try:
-        loaded = ms.load_checkpoint(os.path.join(path, _WEIGHTS))
-    except Exception as e:  # MindSpore raises ValueError/RuntimeError on corrupt files
-        raise CheckpointError(f"{path!r}: {_WEIGHTS} is unreadable ({e}); convert the .npz again") from None
-    params = {mindspore_to_jax(name): p.asnumpy() for name, p in loaded.items()}
+    config, params = read_converted(path, meta, GenCastConfig, NAME_RULES)
     return Checkpoint(params=params, task_config=config.task_config,
                       denoiser_architecture_config=config.denoiser_architecture_config,
                       sampler_config=config.sampler_config, noise_config=config.noise_config,

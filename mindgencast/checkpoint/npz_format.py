@@ -116,12 +116,20 @@ def _flatten(prefix: str, value, out: dict):
 def write_official_npz(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
     """Writes ``checkpoint`` in the official layout (atomically), loadable by
     ``graphcast.checkpoint.load(f, gencast.CheckPoint)``."""
-    out: dict[str, np.ndarray] = {}
-    out["description"] = np.asarray(checkpoint.description)
-    out["license"] = np.asarray(checkpoint.license)
-    out.update(checkpoint.params)
-    for name in _CONFIG_FIELDS:
-        _flatten(name, config_to_dict(getattr(checkpoint, name)), out)
+    write_npz_tree(path, checkpoint.params, checkpoint.description, checkpoint.license,
+                   {name: config_to_dict(getattr(checkpoint, name)) for name in _CONFIG_FIELDS})
+
+
+def write_npz_tree(path: str | os.PathLike, params: dict, description: str, license: str, configs: dict) -> None:
+    """DeepMind's ':'-flattened checkpoint file (GenCast's or GraphCast's), atomically.
+
+    Args:
+      params: the ``params:...`` keys -> arrays; configs: top-level name -> plain dict.
+    """
+    out: dict[str, np.ndarray] = {"description": np.asarray(description), "license": np.asarray(license)}
+    out.update(params)
+    for name, value in configs.items():
+        _flatten(name, value, out)
     path = os.fspath(path)
     tmp = f"{path}.tmp-{os.getpid()}.npz"
     try:
@@ -130,4 +138,3 @@ def write_official_npz(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-

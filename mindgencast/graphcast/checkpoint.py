@@ -13,14 +13,11 @@ import dataclasses
 import os
 from typing import Optional
 
-import mindspore as ms
 import numpy as np
 
-from mindgencast.checkpoint.name_mapping import mindspore_to_jax
-from mindgencast.checkpoint.npz_format import _flatten
+from mindgencast.checkpoint.npz_format import write_npz_tree
 from mindgencast.checkpoint.schema import CheckpointError
 from mindgencast.config import ConfigError, GridConfig, TaskConfig, config_from_dict, config_to_dict
-from mindgencast.config.io import load_config
 from mindgencast.graphcast.config import GraphCastConfig, GraphCastModelConfig
 
 __all__ = [
@@ -64,8 +61,6 @@ GRAPHCAST_NAME_RULES: tuple[tuple[str, str], ...] = (
     ),
 )
 
-_FORMAT_VERSION = 1
-_WEIGHTS, _CONFIG, _META = "model.ckpt", "config.yaml", "checkpoint.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,24 +115,11 @@ def graphcast_checkpoint_from_tree(path: str, params: dict, tree: dict) -> Graph
 
 def write_graphcast_npz(checkpoint: GraphCastCheckpoint, path: str | os.PathLike) -> None:
     """Writes the official layout (atomically), loadable by ``checkpoint.load(f, graphcast.CheckPoint)``."""
-    out: dict[str, np.ndarray] = {
-        "description": np.asarray(checkpoint.description),
-        "license": np.asarray(checkpoint.license),
-    }
-    out.update(checkpoint.params)
     model = config_to_dict(checkpoint.model_config)
     if float(model["resolution"]).is_integer():
         model["resolution"] = int(model["resolution"])  # as the reference stores it
-    _flatten("model_config", model, out)
-    _flatten("task_config", config_to_dict(checkpoint.task_config), out)
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}.npz"
-    try:
-        np.savez(tmp, **out)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_npz_tree(path, checkpoint.params, checkpoint.description, checkpoint.license,
+                   {"model_config": model, "task_config": config_to_dict(checkpoint.task_config)})
 
 
 def save_graphcast_converted(checkpoint: GraphCastCheckpoint, out_dir: str | os.PathLike, source: str = "") -> None:
@@ -149,24 +131,9 @@ def save_graphcast_converted(checkpoint: GraphCastCheckpoint, out_dir: str | os.
 
 def load_graphcast_converted(path: str | os.PathLike, meta: dict) -> GraphCastCheckpoint:
     """Reads a directory written by :func:`save_graphcast_converted` (``meta``: its checkpoint.yaml)."""
-    path = os.fspath(path)
-    if meta.get("format_version") != _FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path!r} has format_version {meta.get('format_version')!r}; this mindgencast "
-            f"reads version {_FORMAT_VERSION}: convert the .npz again"
-        )
-    for name in (_WEIGHTS, _CONFIG):
-        if not os.path.exists(os.path.join(path, name)):
-            raise CheckpointError(f"{path!r}: {name} is missing; convert the .npz again")
-    try:
-        config: GraphCastConfig = load_config(os.path.join(path, _CONFIG), GraphCastConfig)
-    except ConfigError as e:
-        raise CheckpointError(f"unsupported config in {path!r}: {e}") from None
-    try:
-        loaded = ms.load_checkpoint(os.path.join(path, _WEIGHTS))
-    except Exception as e:  # MindSpore raises ValueError/RuntimeError on corrupt files
-        raise CheckpointError(f"{path!r}: {_WEIGHTS} is unreadable ({e}); convert the .npz again") from None
-    params = {mindspore_to_jax(name, GRAPHCAST_NAME_RULES): p.asnumpy() for name, p in loaded.items()}
+    from mindgencast.checkpoint.mindspore_format import read_converted
+
+    config, params = read_converted(os.fspath(path), meta, GraphCastConfig, GRAPHCAST_NAME_RULES)
     return GraphCastCheckpoint(
         params=params,
         model_config=config.model_config,
