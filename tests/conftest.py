@@ -2,6 +2,7 @@
 
 import pathlib
 
+import numpy as np
 import pytest
 
 DATA_DIR = pathlib.Path(__file__).parent / "data"
@@ -66,6 +67,22 @@ def load_nc(path):
     import xarray as xr
 
     return xr.load_dataset(path, decode_timedelta=True)
+
+
+@pytest.fixture(scope="session")
+def denoiser_data(fixture_dir):
+    """The fixture's one denoiser call: inputs, forcings, noisy targets and noise levels."""
+    return dict(
+        inputs=load_nc(fixture_dir / "denoiser_inputs.nc"),
+        forcings=load_nc(fixture_dir / "denoiser_forcings.nc"),
+        noisy=load_nc(fixture_dir / "noisy_targets.nc"),
+        sigma=np.load(fixture_dir / "noise_levels.npy"),
+    )
+
+
+def max_abs_diff(a, b):
+    """Largest absolute difference over the data variables of ``b`` (datasets alike)."""
+    return max(float(abs(a[v] - b[v]).max()) for v in b.data_vars)
 
 
 @pytest.fixture(scope="session")

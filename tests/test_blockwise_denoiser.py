@@ -8,33 +8,19 @@ arithmetic; only the graph boundaries move), and 1e-5 between the MindSpore path
 import mindspore as ms
 import numpy as np
 import pytest
-from conftest import load_nc
+from conftest import load_nc, max_abs_diff
 
 from mindgencast.model import GenCast
 from mindgencast.nn.blockwise_denoiser import BlockwiseDenoiser
 
 
-@pytest.fixture(scope="module")
-def data(fixture_dir):
-    return dict(
-        inputs=load_nc(fixture_dir / "denoiser_inputs.nc"),
-        forcings=load_nc(fixture_dir / "denoiser_forcings.nc"),
-        noisy=load_nc(fixture_dir / "noisy_targets.nc"),
-        sigma=np.load(fixture_dir / "noise_levels.npy"),
-    )
-
-
-def _max_abs(a, b):
-    return max(float(abs(a[v] - b[v]).max()) for v in b.data_vars)
-
-
-def _denoise(model, data):
-    return model.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"])
+def _denoise(model, denoiser_data):
+    return model.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
 
 
 @pytest.mark.parametrize("implementation", ["banded", "gather"])
 def test_per_block_equals_whole_graph_pynative_and_jax(
-    implementation, tiny_checkpoint, reference_graph_builder, data, fixture_dir
+    implementation, tiny_checkpoint, reference_graph_builder, denoiser_data, fixture_dir
 ):
     def model(execution):
         return GenCast(
@@ -45,26 +31,26 @@ def test_per_block_equals_whole_graph_pynative_and_jax(
         )
 
     per_block_model = model("auto")  # the default
-    per_block = _denoise(per_block_model, data)
+    per_block = _denoise(per_block_model, denoiser_data)
     grid_model = next(iter(per_block_model._grid_models.values()))
     assert grid_model.execution == "per_block" and isinstance(grid_model.forward, BlockwiseDenoiser)
     # the shared block borrows each layer's weights: they must stay each layer's own
     weights = {n: p.asnumpy().copy() for n, p in grid_model.denoiser.parameters_and_names()}
-    assert _max_abs(_denoise(per_block_model, data), per_block) == 0.0
+    assert max_abs_diff(_denoise(per_block_model, denoiser_data), per_block) == 0.0
     for name, p in grid_model.denoiser.parameters_and_names():
         np.testing.assert_array_equal(p.asnumpy(), weights[name], err_msg=name)
     layers = grid_model.forward.layers
     assert len(layers) >= 2 and not np.array_equal(layers[0][0].asnumpy(), layers[1][0].asnumpy())
-    assert _max_abs(per_block, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+    assert max_abs_diff(per_block, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
     if implementation == "gather":  # whole-graph gather is tests/test_denoiser_parity.py's; save a compile
         return
-    assert _max_abs(per_block, _denoise(model("whole"), data)) <= 1e-5
+    assert max_abs_diff(per_block, _denoise(model("whole"), denoiser_data)) <= 1e-5
     ms.set_context(mode=ms.PYNATIVE_MODE)
     try:
-        pynative = _denoise(model("whole"), data)
+        pynative = _denoise(model("whole"), denoiser_data)
     finally:
         ms.set_context(mode=ms.GRAPH_MODE)
-    assert _max_abs(per_block, pynative) <= 1e-5
+    assert max_abs_diff(per_block, pynative) <= 1e-5
 
 
 def test_unknown_execution_is_refused(tiny_checkpoint):
@@ -72,14 +58,14 @@ def test_unknown_execution_is_refused(tiny_checkpoint):
         GenCast(tiny_checkpoint, execution="fast")
 
 
-def test_chunked_encoder_and_decoder_equal_the_unchunked_blocks(tiny_checkpoint, reference_graph_builder, data,
+def test_chunked_encoder_and_decoder_equal_the_unchunked_blocks(tiny_checkpoint, reference_graph_builder, denoiser_data,
                                                                 fixture_dir):
     """Grid<->mesh edges and grid nodes in chunks (uneven: the last chunk padded), as 1 deg
     uses them: equal to the one-graph encoder/decoder (1e-5) and to DeepMind's output (1e-4)."""
     from mindgencast.nn.chunked_interaction import ChunkedDecoder, ChunkedEncoder, chunk_layout
 
     model = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder)
-    plain = _denoise(model, data)
+    plain = _denoise(model, denoiser_data)
     grid_model = next(iter(model._grid_models.values()))
     assert not grid_model.forward.chunked  # the tiny graphs are below the chunk sizes
     net = grid_model.denoiser.network
@@ -91,7 +77,7 @@ def test_chunked_encoder_and_decoder_equal_the_unchunked_blocks(tiny_checkpoint,
                                                                                           ChunkedDecoder)
     assert len(forward.encoder.edges) >= 3 and len(forward.decoder.edges) >= 3 and forward.encoder.grid_chunks == 5
     assert forward.encoder.grid_chunks * forward.encoder.grid_size > net.num_grid_nodes  # a padded last chunk
-    chunked = _denoise(model, data)
-    assert _max_abs(chunked, plain) <= 1e-5
-    assert _max_abs(chunked, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+    chunked = _denoise(model, denoiser_data)
+    assert max_abs_diff(chunked, plain) <= 1e-5
+    assert max_abs_diff(chunked, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
     assert chunk_layout(10, 4) == (3, 4) and chunk_layout(8, 4) == (2, 4) and chunk_layout(3, 100) == (1, 3)

@@ -8,7 +8,7 @@ on |D| up to 8.1 and relative 1e-5 on the loss.
 
 import numpy as np
 import pytest
-from conftest import load_nc
+from conftest import load_nc, max_abs_diff
 
 from mindgencast.model import DataMismatchError, GenCast
 
@@ -18,37 +18,23 @@ def model(tiny_checkpoint, reference_graph_builder):
     return GenCast(tiny_checkpoint, graph_builder=reference_graph_builder)
 
 
-@pytest.fixture(scope="module")
-def data(fixture_dir):
-    return dict(
-        inputs=load_nc(fixture_dir / "denoiser_inputs.nc"),
-        forcings=load_nc(fixture_dir / "denoiser_forcings.nc"),
-        noisy=load_nc(fixture_dir / "noisy_targets.nc"),
-        sigma=np.load(fixture_dir / "noise_levels.npy"),
-    )
-
-
-def _max_abs(a, b):
-    return max(float(abs(a[v] - b[v]).max()) for v in b.data_vars)
-
-
-def test_denoiser_output_matches_jax(model, data, fixture_dir):
-    out = model.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"])
+def test_denoiser_output_matches_jax(model, denoiser_data, fixture_dir):
+    out = model.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
     ref = load_nc(fixture_dir / "denoiser_output.nc")
     assert set(out.data_vars) == set(ref.data_vars)
     for v in ref.data_vars:
         assert out[v].dims == ref[v].dims
-    err = _max_abs(out, ref)
+    err = max_abs_diff(out, ref)
     assert err <= 1e-4, err
 
 
-def test_raw_network_output_matches_jax(model, data, fixture_dir):
-    raw = model.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"], raw=True)
-    assert _max_abs(raw, load_nc(fixture_dir / "denoiser_raw_output.nc")) <= 1e-4
+def test_raw_network_output_matches_jax(model, denoiser_data, fixture_dir):
+    raw = model.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"], raw=True)
+    assert max_abs_diff(raw, load_nc(fixture_dir / "denoiser_raw_output.nc")) <= 1e-4
 
 
-def test_loss_matches_jax(model, data, fixture_dir):
-    loss = model.loss(data["inputs"], load_nc(fixture_dir / "loss_targets.nc"), data["forcings"],
+def test_loss_matches_jax(model, denoiser_data, fixture_dir):
+    loss = model.loss(denoiser_data["inputs"], load_nc(fixture_dir / "loss_targets.nc"), denoiser_data["forcings"],
                       noise_levels=np.load(fixture_dir / "loss_noise_levels.npy"),
                       noise=load_nc(fixture_dir / "loss_noise.nc"))
     ref = np.load(fixture_dir / "loss.npy")
@@ -56,35 +42,35 @@ def test_loss_matches_jax(model, data, fixture_dir):
     np.testing.assert_allclose(loss, ref, rtol=1e-5)
 
 
-def test_variable_order_of_the_dataset_does_not_matter(model, data, fixture_dir):
+def test_variable_order_of_the_dataset_does_not_matter(model, denoiser_data, fixture_dir):
     """Channels follow sorted variable names, not the Dataset's order."""
-    inputs = data["inputs"][list(reversed(list(data["inputs"].data_vars)))]
-    out = model.denoise(inputs, data["noisy"], data["sigma"], data["forcings"])
-    assert _max_abs(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+    inputs = denoiser_data["inputs"][list(reversed(list(denoiser_data["inputs"].data_vars)))]
+    out = model.denoise(inputs, denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
+    assert max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
 
 
-def test_mismatched_data_is_refused(model, data):
+def test_mismatched_data_is_refused(model, denoiser_data):
     with pytest.raises(DataMismatchError, match="missing \\['specific_humidity'\\]"):
-        model.denoise(data["inputs"].drop_vars("specific_humidity"), data["noisy"], data["sigma"], data["forcings"])
+        model.denoise(denoiser_data["inputs"].drop_vars("specific_humidity"), denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
     with pytest.raises(DataMismatchError, match="pressure levels \\(500, 700\\)"):
-        model.denoise(data["inputs"].sel(level=[500, 700]), data["noisy"], data["sigma"], data["forcings"])
-    bad = data["noisy"].copy(deep=True)
+        model.denoise(denoiser_data["inputs"].sel(level=[500, 700]), denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
+    bad = denoiser_data["noisy"].copy(deep=True)
     bad["temperature"][0, 0, 0, 0, 0] = np.nan
     with pytest.raises(DataMismatchError, match="'temperature' contains NaN"):
-        model.denoise(data["inputs"], bad, data["sigma"], data["forcings"])
+        model.denoise(denoiser_data["inputs"], bad, denoiser_data["sigma"], denoiser_data["forcings"])
 
 
 @pytest.mark.parametrize("implementation", ["banded", "gather"])
-def test_both_attention_implementations_match_jax(implementation, tiny_checkpoint, reference_graph_builder, data,
+def test_both_attention_implementations_match_jax(implementation, tiny_checkpoint, reference_graph_builder, denoiser_data,
                                                   fixture_dir):
     m = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder, attention_implementation=implementation)
-    out = m.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"])
+    out = m.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
     grid_model = next(iter(m._grid_models.values()))
     assert grid_model.denoiser.network.attention_implementation == implementation
-    assert _max_abs(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+    assert max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
 
 
-def test_built_graphs_match_jax(tiny_checkpoint, data, fixture_dir):
+def test_built_graphs_match_jax(tiny_checkpoint, denoiser_data, fixture_dir):
     """mindgencast's own graphs (built, not read from graphs.npz) reproduce the JAX output,
     including at the 3 grid nodes on a mesh edge, where the mesh->grid triangle follows
     trimesh's tie order (needs rtree and numpy's AVX-512 argsort, docs/graphs.md). Where the
@@ -104,17 +90,17 @@ def test_built_graphs_match_jax(tiny_checkpoint, data, fixture_dir):
         return with_mesh2grid_edges(own, reference["mesh2grid_senders"], reference["mesh2grid_receivers"])
 
     out = GenCast(tiny_checkpoint, graph_builder=builder).denoise(
-        data["inputs"], data["noisy"], data["sigma"], data["forcings"]
+        denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"]
     )
-    assert _max_abs(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
+    assert max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
 
 
-def test_float16_compute_stays_close_to_float32(tiny_checkpoint, reference_graph_builder, data, fixture_dir):
+def test_float16_compute_stays_close_to_float32(tiny_checkpoint, reference_graph_builder, denoiser_data, fixture_dir):
     """compute_dtype="float16" runs the matmuls in half precision (norms, softmax and
     aggregation stay float32): close to, but not identical with, the float32 result."""
     m = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder, compute_dtype="float16")
-    out = m.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"])
-    err = _max_abs(out, load_nc(fixture_dir / "denoiser_output.nc"))
+    out = m.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
+    err = max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc"))
     assert 1e-5 < err < 0.1, err
     with pytest.raises(ValueError, match="compute_dtype"):
         GenCast(tiny_checkpoint, compute_dtype="int8")
