@@ -45,7 +45,7 @@ def test_quick_demo_with_graphcast_compares_on_the_same_forecast(tmp_path):
     from mindgencast.metrics.latitude_weights import area_mean
 
     out = tmp_path / "demo"
-    assert main(["demo", "--quick", "--graphcast", "--out", str(out)]) == 0
+    assert main(["demo", "--quick", "--train", "--graphcast", "--out", str(out)]) == 0
     # --graphcast trains both models (its 6-hourly world is not the shipped model's)
     for name in ("checkpoint/metrics.csv", "checkpoint/loss.png", "store.h5"):
         assert (out / name).exists(), name

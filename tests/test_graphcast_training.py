@@ -109,3 +109,27 @@ def test_recompute_marks_graphcast_processor_steps():
     network = model.network_for_grid(lat, lon)
     names = apply_recompute(network, encoder=True, decoder=False, processor_every=2)
     assert names == ["grid2mesh_gnn", "mesh_gnn.edge_steps.0", "mesh_gnn.node_steps.0"]
+
+
+def test_stats_and_prepare_commands_for_a_graphcast_task(graphcast_world, tmp_path, capsys):
+    """`mindgencast stats --config graphcast_tiny` gives the 6-h statistics with TISR computed,
+    `prepare --task graphcast_tiny` a store with TISR computed; --config with --levels is refused."""
+    from mindgencast.cli.main import main
+
+    source = tmp_path / "world.nc"
+    graphcast_world["data"].to_netcdf(source)
+    assert main(["stats", "--data", str(source), "--out", str(tmp_path / "stats"), "--config", "graphcast_tiny"]) == 0
+    ours, reference = NormalizationStats.load(tmp_path / "stats"), NormalizationStats.load(graphcast_world["stats"])
+    for field in ("mean_by_level", "stddev_by_level", "diffs_stddev_by_level"):
+        a, b = getattr(ours, field), getattr(reference, field)
+        assert sorted(a.data_vars) == sorted(b.data_vars) and TISR in a.data_vars
+        for v in b.data_vars:
+            np.testing.assert_allclose(a[v].values, b[v].values, rtol=1e-6, err_msg=f"{field} {v}")
+    assert main(["prepare", "--data", str(source), "--out", str(tmp_path / "s.h5"), "--task", "graphcast_tiny"]) == 0
+    with h5py.File(tmp_path / "s.h5") as f, h5py.File(graphcast_world["store"]) as g:
+        np.testing.assert_array_equal(f["variables"][TISR][...], g["variables"][TISR][...])
+    capsys.readouterr()
+    assert main(["stats", "--data", str(source), "--out", str(tmp_path / "bad"), "--config", "graphcast_tiny",
+                 "--levels", "500"]) == 2
+    assert "--config sets the variables and levels" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
