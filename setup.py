@@ -34,7 +34,7 @@ setup(
                   "mindgencast.pretrained": ["*.md", "*/*.ckpt", "*/*.yaml"]},
     install_requires=_requirements(),
     extras_require={
-        "test": ["pytest>=7", "properscoring==0.1", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29",
+        "test": ["pytest>=7", "pytest-xdist>=3.5", "properscoring==0.1", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29",
                  "zarr>=2.16,<3", "cfgrib>=0.9.14", "eccodes>=2.37"],
         "zarr": ["zarr>=2.16,<3"],
         "grib": ["cfgrib>=0.9.14", "eccodes>=2.37"],
