@@ -18,7 +18,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     assert not (out / "checkpoint").exists() and not (out / "store.h5").exists()  # nothing trained
     forecast = xr.open_dataset(out / "forecast.nc", decode_timedelta=True)
     assert forecast.sizes["member"] == 3 and forecast.sizes["lead_time"] == 2
-    assert "gencast_tiny_synthetic" in forecast.attrs.get("checkpoint", "")
+    assert "gencast_tiny_wide_synthetic" in forecast.attrs.get("checkpoint", "")
     scores = xr.open_dataset(out / "scores_vs_oracle.nc", decode_timedelta=True)
     persistence = xr.open_dataset(out / "scores_vs_persistence.nc", decode_timedelta=True)
     for var, level in (("geopotential", 500), ("temperature", 850), ("2m_temperature", None)):

@@ -1,8 +1,8 @@
 """Checkpoints trained by this project that ship inside the package.
 
-``gencast_tiny_synthetic/``: the tiny GenCast (``gencast_tiny``, 66,408 parameters) trained
-on one year (2001) of the built-in synthetic world (seed 0, 10 deg, 12-hourly); the EMA of its
-weights after 3,000 steps. ``mindgencast demo`` forecasts with it unless ``--train`` is
+``gencast_tiny_wide_synthetic/``: a small GenCast (``gencast_tiny_wide``: gencast_tiny's task
+and 10 deg grid with latent 128, 736,968 parameters) trained on one year (2001) of the built-in
+synthetic world (seed 0, 10 deg, 12-hourly); the EMA of its weights. ``mindgencast demo`` forecasts with it unless ``--train`` is
 given. How it was trained and how it scores: ``mindgencast/pretrained/README.md``.
 """
 
@@ -13,7 +13,7 @@ import pathlib
 
 __all__ = ["DEMO_CHECKPOINT", "pretrained_path"]
 
-DEMO_CHECKPOINT = "gencast_tiny_synthetic"
+DEMO_CHECKPOINT = "gencast_tiny_wide_synthetic"
 
 
 def pretrained_path(name: str = DEMO_CHECKPOINT) -> pathlib.Path:

@@ -1,6 +1,6 @@
 """The built-in end-to-end demo on the tiny model and the synthetic world: forecast an
-ensemble with the tiny GenCast this project trained and ships (mindgencast/pretrained), or
-with --train one trained here from scratch, to CF NetCDF; score it against the truth, the
+ensemble with the small GenCast this project trained and ships (mindgencast/pretrained:
+gencast_tiny_wide, 10 deg), or with --train the same architecture trained here from scratch, to CF NetCDF; score it against the truth, the
 exact oracle ensemble and persistence; draw maps and a scorecard.
 
 Writes into --out: truth.nc, stats/, forecast.nc, oracle.nc, scores_vs_oracle.nc,
@@ -21,7 +21,7 @@ def add_arguments(parser):
     parser.add_argument("--out", default="mindgencast_demo", help="new output directory (default mindgencast_demo)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: seconds instead of minutes")
     parser.add_argument("--train", action="store_true",
-                        help="train the tiny GenCast from scratch (300 steps) instead of using the shipped checkpoint")
+                        help="train the shipped architecture from scratch (300 steps) instead of using the shipped checkpoint")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="training steps with --train (default: 300; 10 with --quick)")
     parser.add_argument("--seed", type=int, default=0,
