@@ -81,3 +81,25 @@ def test_chunked_encoder_and_decoder_equal_the_unchunked_blocks(tiny_checkpoint,
     assert max_abs_diff(chunked, plain) <= 1e-5
     assert max_abs_diff(chunked, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
     assert chunk_layout(10, 4) == (3, 4) and chunk_layout(8, 4) == (2, 4) and chunk_layout(3, 100) == (1, 3)
+
+
+def test_a_batch_of_members_runs_in_chunks_divided_by_the_batch(tiny_checkpoint, reference_graph_builder,
+                                                                  denoiser_data):
+    """The fixture's two members at once use chunks half as large as one member alone (the same
+    rows x members per chunk), and each member gets the output it gets alone."""
+    model = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder)
+    both_plain = _denoise(model, denoiser_data)  # builds the grid's model
+    grid_model = next(iter(model._grid_models.values()))
+    net = grid_model.denoiser.network
+    edges = int(net.grid2mesh_senders.shape[0]), int(net.mesh2grid_senders.shape[0])
+    grid_model.forward = BlockwiseDenoiser(grid_model.denoiser, max_edges=min(edges) // 3 + 7, max_grid_nodes=160)
+    assert denoiser_data["inputs"].sizes["batch"] == 2
+    both = _denoise(model, denoiser_data)
+    assert max_abs_diff(both, both_plain) <= 1e-5
+    for member in range(2):
+        one = {k: (v.isel(batch=[member]) if k != "sigma" else v[member:member + 1]) for k, v in denoiser_data.items()}
+        alone = _denoise(model, one)
+        assert max_abs_diff(alone, both.isel(batch=[member])) <= 1e-5
+    one, pair = grid_model.forward.chunked_blocks(1), grid_model.forward.chunked_blocks(2)
+    assert one[0].grid_size <= 160 and pair[0].grid_size <= 80 and one[0].grid_chunks < pair[0].grid_chunks
+    assert len(pair[0].edges) > len(one[0].edges) and pair[1].grid_size < one[1].grid_size

@@ -74,7 +74,9 @@ class BlockwiseDenoiser:
       max_edges, max_grid_nodes: when the grid<->mesh graphs have more edges or grid nodes
         than this, the encoder and decoder run in chunks of at most this many
         (:mod:`mindgencast.nn.chunked_interaction`; 1 deg: 7 and 12 edge chunks, 8 grid-node
-        chunks); None never chunks.
+        chunks) for one member; a batch of B members uses chunks B times smaller, so that a
+        chunk holds as many (edge or node) x member rows, and about as much memory, as one
+        member's. None never chunks.
     """
 
     MAX_EDGES, MAX_GRID_NODES = 16384, 8192
@@ -97,14 +99,24 @@ class BlockwiseDenoiser:
         sizes = (int(net.grid2mesh_senders.shape[0]), int(net.mesh2grid_senders.shape[0]))
         chunked = max_edges is not None and max_grid_nodes is not None and (
             max(sizes) > max_edges or net.num_grid_nodes > max_grid_nodes)
+        self.chunked = chunked
+        self.max_edges, self.max_grid_nodes = max_edges, max_grid_nodes
+        self._chunked_by_batch = {}
         if chunked:
-            from mindgencast.nn.chunked_interaction import ChunkedDecoder, ChunkedEncoder
-
-            self.encoder = ChunkedEncoder(denoiser, max_edges, max_grid_nodes)
-            self.decoder = ChunkedDecoder(denoiser, max_edges, max_grid_nodes)
+            self.encoder, self.decoder = self.chunked_blocks(1)
         else:
             self.decoder = _Decoder(denoiser)
-        self.chunked = chunked
+
+    def chunked_blocks(self, batch: int):
+        """(ChunkedEncoder, ChunkedDecoder) for ``batch`` members: chunk sizes divided by the
+        batch (built, and compiled, once per batch size)."""
+        if batch not in self._chunked_by_batch:
+            from mindgencast.nn.chunked_interaction import ChunkedDecoder, ChunkedEncoder
+
+            edges, nodes = max(1, self.max_edges // batch), max(1, self.max_grid_nodes // batch)
+            self._chunked_by_batch[batch] = (ChunkedEncoder(self.denoiser, edges, nodes),
+                                             ChunkedDecoder(self.denoiser, edges, nodes))
+        return self._chunked_by_batch[batch]
 
     def layer(self, i: int, mesh, c):
         """Transformer layer ``i`` on mesh latents [num_mesh_nodes, batch, latent]."""
@@ -114,7 +126,10 @@ class BlockwiseDenoiser:
         return self.runner(mesh, c, net.attention_index, net.attention_mask)
 
     def __call__(self, conditioning, noisy_targets, sigma):
-        mesh, grid, c = self.encoder(conditioning, noisy_targets, sigma)
+        """conditioning [G, B, C], noisy_targets [G, B, T], sigma [B] -> (denoised, raw) [G, B, T]."""
+        encoder, decoder = self.chunked_blocks(int(noisy_targets.shape[1])) if self.chunked else (self.encoder,
+                                                                                                  self.decoder)
+        mesh, grid, c = encoder(conditioning, noisy_targets, sigma)
         for i in range(len(self.layers)):
             mesh = self.layer(i, mesh, c)
-        return self.decoder(mesh, grid, c, noisy_targets, sigma)
+        return decoder(mesh, grid, c, noisy_targets, sigma)
