@@ -122,7 +122,7 @@ def main():
         "members": args.members,
         "mode": args.mode,
         "execution": grid_model.execution if args.mode == "graph" else "op by op",
-        "chunks (edges, grid nodes)": _chunks(grid_model),
+        "chunks (edges, grid nodes)": _chunks(grid_model, args.members),
         "attention": network.attention_implementation,
         "build s": round(build, 2),
         "first call s": round(first_call, 2),
@@ -134,11 +134,13 @@ def main():
     report("denoiser forward", row)
 
 
-def _chunks(grid_model) -> str:
+def _chunks(grid_model, members: int = 1) -> str:
+    """Edges and grid nodes per encoder chunk at this batch (the chunks shrink with the batch)."""
     forward = grid_model.forward
     if not getattr(forward, "chunked", False):
         return "none"
-    return f"{forward.encoder.edges[0][0].shape[0]}, {forward.encoder.grid_size}"
+    encoder = forward.chunked_blocks(members)[0]
+    return f"{encoder.edges[0][0].shape[0]}, {encoder.grid_size}"
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ class DemoConfig:
 
     ``train=False`` (the default) forecasts with the checkpoint shipped in
     :mod:`mindgencast.pretrained`; ``train=True`` (``mindgencast demo --train``) trains the same
-    architecture (``model``) from scratch for ``train_steps`` first, with the shipped model's recipe
-    (``small_noise_fraction`` of the noise levels log-uniform in [0.02, 1]), as does ``graphcast=True``. The initial time
-    is ``train_days + 10.5`` days after 2000-01-01 either way (held out from the shipped model's
+    architecture (``model``) from scratch for ``train_steps`` first, with the shipped model's
+    recipe (``small_noise_fraction`` of the noise levels log-uniform in [0.02, 1]), as does
+    ``graphcast=True``. The initial time is ``train_days + 10.5`` days after 2000-01-01 either way (held out from the shipped model's
     2001 training year and from the demo's own training days)."""
 
     train_days: int = 120

@@ -80,6 +80,11 @@ def denoiser_data(fixture_dir):
     )
 
 
+def denoise_fixture(model, data, **kwargs):
+    """``model.denoise`` on the fixture's call (``denoiser_data``, or a slice of it)."""
+    return model.denoise(data["inputs"], data["noisy"], data["sigma"], data["forcings"], **kwargs)
+
+
 def max_abs_diff(a, b):
     """Largest absolute difference over the data variables of ``b`` (datasets alike)."""
     return max(float(abs(a[v] - b[v]).max()) for v in b.data_vars)

@@ -8,14 +8,11 @@ arithmetic; only the graph boundaries move), and 1e-5 between the MindSpore path
 import mindspore as ms
 import numpy as np
 import pytest
+from conftest import denoise_fixture as _denoise
 from conftest import load_nc, max_abs_diff
 
 from mindgencast.model import GenCast
 from mindgencast.nn.blockwise_denoiser import BlockwiseDenoiser
-
-
-def _denoise(model, denoiser_data):
-    return model.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
 
 
 @pytest.mark.parametrize("implementation", ["banded", "gather"])
@@ -70,13 +67,13 @@ def test_chunked_encoder_and_decoder_equal_the_unchunked_blocks(tiny_checkpoint,
     assert not grid_model.forward.chunked  # the tiny graphs are below the chunk sizes
     net = grid_model.denoiser.network
     edges = int(net.grid2mesh_senders.shape[0]), int(net.mesh2grid_senders.shape[0])
-    grid_model.forward = BlockwiseDenoiser(grid_model.denoiser, max_edges=min(edges) // 3 + 7,
-                                           max_grid_nodes=160)
-    forward = grid_model.forward
-    assert forward.chunked and isinstance(forward.encoder, ChunkedEncoder) and isinstance(forward.decoder,
-                                                                                          ChunkedDecoder)
-    assert len(forward.encoder.edges) >= 3 and len(forward.decoder.edges) >= 3 and forward.encoder.grid_chunks == 5
-    assert forward.encoder.grid_chunks * forward.encoder.grid_size > net.num_grid_nodes  # a padded last chunk
+    grid_model.forward = BlockwiseDenoiser(grid_model.denoiser, max_edges=2 * (min(edges) // 3 + 7),
+                                           max_grid_nodes=300)
+    assert grid_model.forward.chunked and denoiser_data["inputs"].sizes["batch"] == 2
+    encoder, decoder = grid_model.forward.chunked_blocks(2)  # the blocks the fixture's two members use
+    assert isinstance(encoder, ChunkedEncoder) and isinstance(decoder, ChunkedDecoder)
+    assert len(encoder.edges) >= 3 and len(decoder.edges) >= 3 and encoder.grid_chunks == 5
+    assert encoder.grid_chunks * encoder.grid_size > net.num_grid_nodes  # a padded last chunk
     chunked = _denoise(model, denoiser_data)
     assert max_abs_diff(chunked, plain) <= 1e-5
     assert max_abs_diff(chunked, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4

@@ -8,7 +8,7 @@ on |D| up to 8.1 and relative 1e-5 on the loss.
 
 import numpy as np
 import pytest
-from conftest import load_nc, max_abs_diff
+from conftest import denoise_fixture, load_nc, max_abs_diff
 
 from mindgencast.model import DataMismatchError, GenCast
 
@@ -19,7 +19,7 @@ def model(tiny_checkpoint, reference_graph_builder):
 
 
 def test_denoiser_output_matches_jax(model, denoiser_data, fixture_dir):
-    out = model.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
+    out = denoise_fixture(model, denoiser_data)
     ref = load_nc(fixture_dir / "denoiser_output.nc")
     assert set(out.data_vars) == set(ref.data_vars)
     for v in ref.data_vars:
@@ -29,7 +29,7 @@ def test_denoiser_output_matches_jax(model, denoiser_data, fixture_dir):
 
 
 def test_raw_network_output_matches_jax(model, denoiser_data, fixture_dir):
-    raw = model.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"], raw=True)
+    raw = denoise_fixture(model, denoiser_data, raw=True)
     assert max_abs_diff(raw, load_nc(fixture_dir / "denoiser_raw_output.nc")) <= 1e-4
 
 
@@ -64,7 +64,7 @@ def test_mismatched_data_is_refused(model, denoiser_data):
 def test_both_attention_implementations_match_jax(implementation, tiny_checkpoint, reference_graph_builder, denoiser_data,
                                                   fixture_dir):
     m = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder, attention_implementation=implementation)
-    out = m.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
+    out = denoise_fixture(m, denoiser_data)
     grid_model = next(iter(m._grid_models.values()))
     assert grid_model.denoiser.network.attention_implementation == implementation
     assert max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
@@ -89,9 +89,7 @@ def test_built_graphs_match_jax(tiny_checkpoint, denoiser_data, fixture_dir):
             return own
         return with_mesh2grid_edges(own, reference["mesh2grid_senders"], reference["mesh2grid_receivers"])
 
-    out = GenCast(tiny_checkpoint, graph_builder=builder).denoise(
-        denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"]
-    )
+    out = denoise_fixture(GenCast(tiny_checkpoint, graph_builder=builder), denoiser_data)
     assert max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc")) <= 1e-4
 
 
@@ -99,7 +97,7 @@ def test_float16_compute_stays_close_to_float32(tiny_checkpoint, reference_graph
     """compute_dtype="float16" runs the matmuls in half precision (norms, softmax and
     aggregation stay float32): close to, but not identical with, the float32 result."""
     m = GenCast(tiny_checkpoint, graph_builder=reference_graph_builder, compute_dtype="float16")
-    out = m.denoise(denoiser_data["inputs"], denoiser_data["noisy"], denoiser_data["sigma"], denoiser_data["forcings"])
+    out = denoise_fixture(m, denoiser_data)
     err = max_abs_diff(out, load_nc(fixture_dir / "denoiser_output.nc"))
     assert 1e-5 < err < 0.1, err
     with pytest.raises(ValueError, match="compute_dtype"):

@@ -2,8 +2,8 @@
 
 ``gencast_tiny_wide_synthetic/``: a small GenCast (``gencast_tiny_wide``: gencast_tiny's task
 and 10 deg grid with latent 128, 736,968 parameters) trained on one year (2001) of the built-in
-synthetic world (seed 0, 10 deg, 12-hourly); the EMA of its weights. ``mindgencast demo`` forecasts with it unless ``--train`` is
-given. How it was trained and how it scores: ``mindgencast/pretrained/README.md``.
+synthetic world (seed 0, 10 deg, 12-hourly); the EMA of its weights. ``mindgencast demo``
+forecasts with it unless ``--train`` is given. How it was trained and how it scores: ``mindgencast/pretrained/README.md``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""The built-in end-to-end demo on the tiny model and the synthetic world: forecast an
+"""The built-in end-to-end demo on a small model and the synthetic world: forecast an
 ensemble with the small GenCast this project trained and ships (mindgencast/pretrained:
-gencast_tiny_wide, 10 deg), or with --train the same architecture trained here from scratch, to CF NetCDF; score it against the truth, the
-exact oracle ensemble and persistence; draw maps and a scorecard.
+gencast_tiny_wide, 10 deg), or with --train the same architecture trained here from
+scratch, to CF NetCDF; score it against the truth, the exact oracle ensemble and
+persistence; draw maps and a scorecard.
 
 Writes into --out: truth.nc, stats/, forecast.nc, oracle.nc, scores_vs_oracle.nc,
 scores_vs_persistence.nc and plots/ (with --train also store.h5 and the training run
