@@ -127,3 +127,23 @@ def test_dry_task_channels():
         input_duration="24h",
     )
     assert num_target_channels(task) == 1 + 2 * 4
+
+
+def test_the_shipped_demo_checkpoint_has_the_gencast_tiny_wide_architecture():
+    """`train --config gencast_tiny_wide` (and `demo --train`) retrain the shipped model's
+    architecture: the same task, grid, denoiser, sampler and noise settings as the checkpoint."""
+    from mindgencast.checkpoint import load_checkpoint
+    from mindgencast.demo import DemoConfig
+    from mindgencast.pretrained import pretrained_path
+
+    shipped = load_checkpoint(pretrained_path())
+    config = builtin_config(DemoConfig().model)
+    assert DemoConfig().model == "gencast_tiny_wide"
+    for field in ("task_config", "grid", "sampler_config", "noise_config", "noise_encoder_config"):
+        assert getattr(shipped, field) == getattr(config, field), field
+    # node_output_size is filled in from the task when a model is built
+    arch = dataclasses.replace(shipped.denoiser_architecture_config, node_output_size=None)
+    assert arch == config.denoiser_architecture_config
+    assert shipped.num_parameters == 736968
+    tiny = builtin_config("gencast_tiny")
+    assert tiny.task_config == config.task_config and tiny.grid == config.grid  # the demo's task and grid
