@@ -3,6 +3,7 @@
     python benchmarks/denoiser.py --config gencast_1p0deg_mini [--mode graph|pynative]
         [--execution auto|whole|per_block] [--attention auto|banded|gather]
         [--grid 2.0] [--mesh 4] [--latent 128] [--layers 4] [--k-hop 16] [--calls 3]
+        [--dtype float32|float16] [--members B] [--chunk-edges E] [--chunk-grid-nodes G] [--attention-logits L]
 
 Prints the machine, graph build time, first call (graph compile + run), the median of
 ``--calls`` calls after the warm-up, peak RSS, and one line of JSON at the end. Run one
@@ -38,6 +39,8 @@ def _breakdown(grid_model, model, inputs, targets, forcings, x):
     _, cond = model._prepare(inputs, targets, forcings)
     blocks = grid_model.forward
     args = (Tensor(cond), Tensor(x), Tensor(np.ones((x.shape[1],), np.float32)))
+    rss, peak = _rss_gib()
+    print(f"breakdown, before the first call (model, graphs, inputs): RSS GiB {rss:.2f} | peak GiB {peak:.2f}")
     for attempt in ("first (compile + run)", "second"):
         print(f"breakdown, {attempt} call: block | s | RSS GiB | peak GiB")
         start = time.perf_counter()
@@ -57,12 +60,14 @@ def _breakdown(grid_model, model, inputs, targets, forcings, x):
 
 def _rechunk(grid_model, args):
     """Rebuilds the per-block executor with the chunk sizes asked for (before the first call)."""
-    if grid_model.execution != "per_block" or (args.chunk_edges is None and args.chunk_grid_nodes is None):
+    if grid_model.execution != "per_block" or (
+            args.chunk_edges is None and args.chunk_grid_nodes is None and args.attention_logits is None):
         return
     from mindgencast.nn.blockwise_denoiser import BlockwiseDenoiser
 
+    logits = {None: BlockwiseDenoiser.MAX_ATTENTION_LOGITS, 0: None}.get(args.attention_logits, args.attention_logits)
     grid_model.forward = BlockwiseDenoiser(grid_model.denoiser, args.chunk_edges or BlockwiseDenoiser.MAX_EDGES,
-                                           args.chunk_grid_nodes or BlockwiseDenoiser.MAX_GRID_NODES)
+                                           args.chunk_grid_nodes or BlockwiseDenoiser.MAX_GRID_NODES, logits)
 
 
 def main():
@@ -76,11 +81,16 @@ def main():
         help="GRAPH_MODE: one graph for the network, or one per block chained from Python",
     )
     parser.add_argument("--attention", default="auto", choices=["auto", "banded", "gather"])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                        help="GenCast(compute_dtype=...): the matmuls' dtype (bfloat16: Ascend only)")
     parser.add_argument("--members", type=int, default=1, help="members per batch")
     parser.add_argument("--chunk-edges", type=int, default=None,
                         help="per_block: grid<->mesh edges per chunk (default BlockwiseDenoiser.MAX_EDGES)")
     parser.add_argument("--chunk-grid-nodes", type=int, default=None,
                         help="per_block: grid nodes per chunk (default BlockwiseDenoiser.MAX_GRID_NODES)")
+    parser.add_argument("--attention-logits", type=int, default=None,
+                        help="per_block: banded attention logits per chunk, all heads and members (default "
+                             "BlockwiseDenoiser.MAX_ATTENTION_LOGITS; 0: never chunk the attention)")
     parser.add_argument("--calls", type=int, default=3, help="timed calls after the warm-up")
     parser.add_argument(
         "--breakdown",
@@ -94,7 +104,7 @@ def main():
     cfg = reduced_config(args)
     rng = np.random.default_rng(0)
     inputs, forcings, targets = _random_normalised(cfg.task_config, cfg.grid, args.members, rng)
-    model = GenCast(cfg, attention_implementation=args.attention, execution=args.execution)
+    model = GenCast(cfg, attention_implementation=args.attention, execution=args.execution, compute_dtype=args.dtype)
     start = time.perf_counter()
     denoise = model.denoiser_fn(inputs, targets, forcings)  # graphs (cached on disk) and cells
     build = time.perf_counter() - start
@@ -121,9 +131,11 @@ def main():
         "levels": len(cfg.task_config.pressure_levels),
         "members": args.members,
         "mode": args.mode,
+        "dtype": args.dtype,
         "execution": grid_model.execution if args.mode == "graph" else "op by op",
         "chunks (edges, grid nodes)": _chunks(grid_model, args.members),
         "attention": network.attention_implementation,
+        "attention chunks (count, logits per head and member)": _attention_chunks(grid_model, args.members),
         "build s": round(build, 2),
         "first call s": round(first_call, 2),
         "median s": round(median, 3),
@@ -141,6 +153,12 @@ def _chunks(grid_model, members: int = 1) -> str:
         return "none"
     encoder = forward.chunked_blocks(members)[0]
     return f"{encoder.edges[0][0].shape[0]}, {encoder.grid_size}"
+
+
+def _attention_chunks(grid_model, members: int = 1) -> str:
+    """Query-row chunks of the banded attention at this batch ("none": one graph per layer)."""
+    layer = getattr(grid_model.forward, "chunked_attention", lambda batch: None)(members)
+    return "none" if layer is None else f"{layer.chunks.num_chunks}, {layer.chunks.logits_per_head()}"
 
 
 if __name__ == "__main__":

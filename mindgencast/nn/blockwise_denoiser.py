@@ -77,11 +77,17 @@ class BlockwiseDenoiser:
         chunks) for one member; a batch of B members uses chunks B times smaller, so that a
         chunk holds as many (edge or node) x member rows, and about as much memory, as one
         member's. None never chunks.
+      max_attention_logits: when the banded attention of a call (all heads and members) has
+        more logits than this, each transformer layer runs its attention in chunks of query
+        rows of at most this many logits (:mod:`mindgencast.nn.chunked_attention`; 1 deg Mini:
+        mesh 5 and up). None never chunks.
     """
 
     MAX_EDGES, MAX_GRID_NODES = 16384, 8192
+    MAX_ATTENTION_LOGITS = 2**25  # 128 MiB per float32 buffer
 
-    def __init__(self, denoiser: PreconditionedDenoiser, max_edges=MAX_EDGES, max_grid_nodes=MAX_GRID_NODES):
+    def __init__(self, denoiser: PreconditionedDenoiser, max_edges=MAX_EDGES, max_grid_nodes=MAX_GRID_NODES,
+                 max_attention_logits=MAX_ATTENTION_LOGITS):
         from mindgencast.nn.sparse_transformer import TransformerBlock
 
         self.denoiser = denoiser
@@ -102,6 +108,8 @@ class BlockwiseDenoiser:
         self.chunked = chunked
         self.max_edges, self.max_grid_nodes = max_edges, max_grid_nodes
         self._chunked_by_batch = {}
+        self.max_attention_logits = max_attention_logits
+        self._attention_by_batch = {}
         if chunked:
             self.encoder, self.decoder = self.chunked_blocks(1)
         else:
@@ -118,10 +126,30 @@ class BlockwiseDenoiser:
                                              ChunkedDecoder(self.denoiser, edges, nodes))
         return self._chunked_by_batch[batch]
 
+    def chunked_attention(self, batch: int):
+        """The :class:`ChunkedTransformerLayer` for ``batch`` members, or None when the banded
+        attention's logits fit ``max_attention_logits`` (or the attention is the gather form)."""
+        if batch not in self._attention_by_batch:
+            from mindgencast.nn.chunked_attention import ChunkedTransformerLayer
+
+            net = self.denoiser.network
+            layer = None
+            if net.attention_implementation == "banded" and self.max_attention_logits is not None:
+                bias = net.attention_mask.asnumpy()
+                if bias.size * self.runner.attention.num_heads * batch > self.max_attention_logits:
+                    layer = ChunkedTransformerLayer(self.runner, net.attention_index.asnumpy(), bias,
+                                                    int(net.mesh_node_features.shape[0]), batch,
+                                                    self.max_attention_logits)
+            self._attention_by_batch[batch] = layer
+        return self._attention_by_batch[batch]
+
     def layer(self, i: int, mesh, c):
         """Transformer layer ``i`` on mesh latents [num_mesh_nodes, batch, latent]."""
         for slot, weight in zip(self._slots, self.layers[i]):
             slot.set_data(weight.value())
+        chunked = self.chunked_attention(int(mesh.shape[1]))
+        if chunked is not None:
+            return chunked(mesh, c)
         net = self.denoiser.network
         return self.runner(mesh, c, net.attention_index, net.attention_mask)
 

@@ -89,25 +89,32 @@ class SparseAttention(nn.Cell):
         weights = self._softmax(logits, neighbour_mask.reshape((n, k_max, 1, 1)), 1)
         return (weights.expand_dims(-1) * v_nb).sum(axis=1).reshape((n, b, h * dh))  # [n, b, d]
 
-    def _banded(self, x, window_index, mask_bias):
-        n, b = x.shape[0], x.shape[1]
+    def attend_banded(self, q, k, v, window_index, mask_bias):
+        """The banded masked softmax: q [nb * bs, b, d] (scaled, padded to whole blocks), k, v
+        [N, b, d] -> [nb * bs, b, d], with window_index [nb * w] and mask_bias [nb, bs, w]."""
+        b = q.shape[1]
         h, dh = self.num_heads, self.head_size
         nb, bs, w = mask_bias.shape
-        q = self.mha_proj_q(x) * self.scale  # scaling q is cheaper than scaling the logits
-        if nb * bs > n:  # pad the last query block
-            q = ops.concat([q, ops.zeros((nb * bs - n, b, h * dh), q.dtype)], axis=0)
         # head-major for the matmuls: [nb, b, h, bs, dh]; the tensors are [N, b, d]-sized
         q = q.reshape((nb, bs, b, h, dh)).transpose(0, 2, 3, 1, 4).reshape((nb * b * h, bs, dh))
-        k = ops.gather(self.mha_proj_k(x), window_index, 0).reshape((nb, w, b, h, dh))
+        k = ops.gather(k, window_index, 0).reshape((nb, w, b, h, dh))
         k = k.transpose(0, 2, 3, 1, 4).reshape((nb * b * h, w, dh))
-        v = ops.gather(self.mha_proj_v(x), window_index, 0).reshape((nb, w, b, h, dh))
+        v = ops.gather(v, window_index, 0).reshape((nb, w, b, h, dh))
         v = v.transpose(0, 2, 3, 1, 4).reshape((nb * b * h, w, dh))
         # few ops on the [blocks, b, h, bs, w] logits (each op output is a full-size buffer):
         # matmul, + mask bias (0 or -1e30), fused softmax, matmul
         logits = self.batch_matmul_t(q, k).reshape((nb, b, h, bs, w)) + mask_bias.reshape((nb, 1, 1, bs, w))
         weights = ops.softmax(logits, axis=-1)
         out = self.batch_matmul(weights.reshape((nb * b * h, bs, w)), v)  # [nb*b*h, bs, dh]
-        out = out.reshape((nb, b, h, bs, dh)).transpose(0, 3, 1, 2, 4).reshape((nb * bs, b, h * dh))
+        return out.reshape((nb, b, h, bs, dh)).transpose(0, 3, 1, 2, 4).reshape((nb * bs, b, h * dh))
+
+    def _banded(self, x, window_index, mask_bias):
+        n, b = x.shape[0], x.shape[1]
+        nb, bs, _ = mask_bias.shape
+        q = self.mha_proj_q(x) * self.scale  # scaling q is cheaper than scaling the logits
+        if nb * bs > n:  # pad the last query block
+            q = ops.concat([q, ops.zeros((nb * bs - n, b, q.shape[2]), q.dtype)], axis=0)
+        out = self.attend_banded(q, self.mha_proj_k(x), self.mha_proj_v(x), window_index, mask_bias)
         return out[:n]
 
     def construct(self, x, index, mask):
