@@ -79,8 +79,8 @@ class BlockwiseDenoiser:
         member's. None never chunks.
       max_attention_logits: when the banded attention of a call (all heads and members) has
         more logits than this, each transformer layer runs its attention in chunks of query
-        rows of at most this many logits (:mod:`mindgencast.nn.chunked_attention`; 1 deg Mini:
-        mesh 5 and up). None never chunks.
+        rows of at most this many logits (:mod:`mindgencast.nn.chunked_attention`; Mini at k-hop
+        16: mesh 5 and up for one member, mesh 4 from two members per batch). None never chunks.
     """
 
     MAX_EDGES, MAX_GRID_NODES = 16384, 8192

@@ -128,9 +128,7 @@ class _Finish(nn.Cell):
         self.block = block
 
     def construct(self, x, attended, c):
-        block = self.block
-        x = x + block.attention.mha_final(attended)
-        return x + block.ffw_down(block.activation(block.ffw_up(block.ffw_norm(x, c))))
+        return self.block.feed_forward(x + self.block.attention.mha_final(attended), c)
 
 
 class ChunkedTransformerLayer:

@@ -147,10 +147,13 @@ class TransformerBlock(nn.Cell):
         self.ffw_down = Linear(config.ffw_hidden, d, compute_dtype=compute_dtype)
         self.activation = activation_fn("gelu")
 
+    def feed_forward(self, x, c):
+        """The block's second half: x + FFW(CLN(x; c)), [num_nodes, batch, d_model]."""
+        return x + self.ffw_down(self.activation(self.ffw_up(self.ffw_norm(x, c))))
+
     def construct(self, x, c, index, mask):
         x = x + self.attention(self.attention_norm(x, c), index, mask)
-        x = x + self.ffw_down(self.activation(self.ffw_up(self.ffw_norm(x, c))))
-        return x
+        return self.feed_forward(x, c)
 
 
 class MeshTransformer(nn.Cell):
